@@ -1,0 +1,143 @@
+package sessionmw
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps sessions on the server side. It is the contract every backend
+// (MemoryIO, RistrettoStore, redisstore, …) fulfils; the exported conformance
+// suite in package sessionmw/storetest checks it.
+//
+// Every method takes the request's context and must return promptly once that
+// context is done. Implementations are safe for concurrent use.
+type Store interface {
+	// Load returns the record saved under id.
+	//
+	// An id the store does not know, or whose TTL has passed, is reported as
+	// (nil, nil): that is not an error. A non-nil error means the store could
+	// not answer (unreachable, timed out, undecodable data); the middleware
+	// then calls its error handler instead of starting a fresh session, so
+	// that stored data is never overwritten because of a transient failure.
+	//
+	// The returned *Record is shared: callers must not modify it, and the
+	// store must not modify it after returning it (Save builds a new one).
+	Load(ctx context.Context, id string) (*Record, error)
+
+	// Save applies u to the record under id and makes the record expire ttl
+	// from now. The TTL is always positive: no session lives forever.
+	//
+	// With u.Replace the record is created or overwritten with exactly
+	// u.Set. Without it, u is a delta: u.Set is merged in and u.Delete
+	// removed, keeping every other key as it is in the store (which another
+	// request may have changed since this one loaded it; that is how two
+	// concurrent requests that change different keys both persist). A delta
+	// for an id the store does not hold (expired, destroyed by a concurrent
+	// logout) must not recreate it: Save returns an error wrapping
+	// ErrNotFound and stores nothing.
+	//
+	// Save must not retain u.Set or u.Delete after it returns.
+	Save(ctx context.Context, id string, u Update, ttl time.Duration) error
+
+	// Delete removes id. Deleting an unknown id is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// Record is one session as a Store keeps it: the application's values and
+// the middleware's own metadata. Records are immutable once built.
+type Record struct {
+	// Values holds the application's data, at most one entry per key.
+	Values []Entry
+	// Meta is maintained by the middleware, never by the application.
+	Meta Meta
+}
+
+// Get returns the value stored under key.
+func (r *Record) Get(key string) (any, bool) {
+	if r == nil {
+		return nil, false
+	}
+	for i := range r.Values {
+		if r.Values[i].Key == key {
+			return r.Values[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Entry is one key and its value in a session.
+type Entry struct {
+	Key   string
+	Value any
+}
+
+// Meta is the middleware's bookkeeping for a session, stored beside the
+// application's values. Times are Unix nanoseconds (0: unset) so that every
+// store can keep them compactly.
+type Meta struct {
+	// Created is when the session was first saved.
+	Created int64
+	// Issued is when the current id was issued (creation or last renewal).
+	// Auto-renewal compares against it.
+	Issued int64
+	// Saved is when the session was last saved or touched; the idle timeout
+	// counts from it.
+	Saved int64
+}
+
+// Update is what Store.Save applies to one record.
+type Update struct {
+	// Replace drops every value the store holds for the id before Set is
+	// applied, and creates the record when it is missing.
+	Replace bool
+	// Set holds the values to store, at most one entry per key.
+	Set []Entry
+	// Delete holds the keys to remove.
+	Delete []string
+	// Meta replaces the record's metadata.
+	Meta Meta
+}
+
+// Merge returns the record that results from applying u to old (which may be
+// nil). It never modifies old, and it copies what it keeps from u. Stores
+// that keep *Record values in memory use it to implement Save.
+func Merge(old *Record, u Update) *Record {
+	n := len(u.Set)
+	if !u.Replace && old != nil {
+		n += len(old.Values)
+	}
+	vals := make([]Entry, 0, n)
+	if !u.Replace && old != nil {
+		for _, e := range old.Values {
+			if containsKey(u.Delete, e.Key) || indexOf(u.Set, e.Key) >= 0 {
+				continue
+			}
+			vals = append(vals, e)
+		}
+	}
+	for _, e := range u.Set {
+		if containsKey(u.Delete, e.Key) {
+			continue
+		}
+		vals = append(vals, e)
+	}
+	return &Record{Values: vals, Meta: u.Meta}
+}
+
+func containsKey(keys []string, k string) bool {
+	for _, x := range keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func indexOf(es []Entry, k string) int {
+	for i := range es {
+		if es[i].Key == k {
+			return i
+		}
+	}
+	return -1
+}
