@@ -1,0 +1,279 @@
+package sessionmw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// SessionManager is the per-request handle on a session (authx_extra's
+// request.state.session). Get it with FromRequest. It is safe for
+// concurrent use by the goroutines of one request and must not be used
+// after the handler returns.
+type SessionManager struct {
+	mw       *Middleware
+	ctx      context.Context
+	req      *http.Request
+	w        responseWriter
+	session  Session
+	inactive bool
+
+	mu        sync.Mutex
+	id        string // current id; "" until one is needed
+	stored    bool   // the store holds a record under id (as of load)
+	meta      Meta   // metadata as loaded
+	oldID     string // id replaced by RenewID, deleted after the save
+	renew     bool   // save the whole session under a new id
+	touch     bool   // refresh expiry although nothing changed
+	reissue   bool   // send the cookie again (signed with a fallback key)
+	hadCookie bool   // the request carried a session cookie
+	expire    bool   // send an expired cookie (after Destroy)
+	committed bool
+}
+
+// GetSession returns the session's data (authx_extra's get_session()).
+func (m *SessionManager) GetSession() *Session {
+	return &m.session
+}
+
+// GetSessionID returns the session's id (authx_extra's get_session_id()).
+// For a new visitor it assigns the id the session will be saved under;
+// asking for it does not by itself save anything. An inactive manager
+// returns "". Treat the id as a secret: log a hash of it at most.
+func (m *SessionManager) GetSessionID() string {
+	if m.inactive {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.id == "" {
+		m.id = newID()
+	}
+	return m.id
+}
+
+// Active reports whether the manager belongs to a Middleware (false when
+// the request was skipped or never went through one).
+func (m *SessionManager) Active() bool { return !m.inactive }
+
+// IsNew reports whether the session was not loaded from the store on this
+// request.
+func (m *SessionManager) IsNew() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.stored
+}
+
+// Clear empties the session but keeps it (and its id).
+func (m *SessionManager) Clear() { m.session.Clear() }
+
+// RenewID moves the session to a new id, deleting the old one, when the
+// response is committed. Call it whenever the privilege level changes,
+// above all on login: a session id planted before login then maps to
+// nothing afterwards (no session fixation).
+func (m *SessionManager) RenewID() {
+	if m.inactive {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stored && m.oldID == "" {
+		m.oldID = m.id
+	}
+	m.id = newID()
+	m.stored = false
+	m.renew = true
+}
+
+// Destroy ends the session: it is deleted from the store at once and the
+// response expires the cookie (authx_extra's logout). The manager then holds
+// a new empty session; setting values in it starts a new session with a new
+// id. A store failure is returned and nothing is changed.
+func (m *SessionManager) Destroy() error {
+	if m.inactive {
+		m.session.reset()
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range []string{m.oldID, m.id} {
+		if id == "" {
+			continue
+		}
+		if err := m.mw.store.Delete(m.ctx, id); err != nil {
+			return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
+		}
+	}
+	m.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(m.id)))
+	m.session.reset()
+	m.id, m.oldID = "", ""
+	m.stored, m.renew, m.touch, m.reissue = false, false, false, false
+	m.expire = m.hadCookie
+	return nil
+}
+
+// load finds the request's session. Hostile or stale cookies give a fresh
+// session; only a store failure is an error.
+func (m *SessionManager) load(r *http.Request) error {
+	mw := m.mw
+	cookies := r.CookiesNamed(mw.cfg.cookieName)
+	if len(cookies) > 1 {
+		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session cookies in one request; the first valid one wins",
+			slog.Int("count", len(cookies)), slog.String("remote", r.RemoteAddr))
+	}
+	var id string
+	for _, c := range cookies {
+		if c.Value == "" {
+			continue
+		}
+		m.hadCookie = true
+		got, fallback, err := mw.ids.decode(mw.cfg.cookieName, c.Value)
+		if err != nil {
+			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie; starting a fresh session",
+				slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
+			continue
+		}
+		id, m.reissue = got, fallback
+		break
+	}
+	if id == "" {
+		return nil
+	}
+	rec, err := mw.store.Load(r.Context(), id)
+	if err != nil {
+		return fmt.Errorf("sessionmw: load session %s: %w", fingerprint(id), err)
+	}
+	now := time.Now().UnixNano()
+	if rec == nil || (rec.Meta.Saved != 0 && now-rec.Meta.Saved > int64(mw.ttl)) {
+		// Expired or unknown: never adopt the id, even though it is signed.
+		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session not found or expired; starting a fresh session",
+			slog.Any("session", fingerprint(id)))
+		m.reissue = false
+		return nil
+	}
+	m.id, m.stored, m.meta = id, true, rec.Meta
+	m.session.base = rec
+	m.touch = now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
+	return nil
+}
+
+// commit saves the session if needed and sets the cookie on the response
+// headers. It runs once, before the first byte of the response.
+func (m *SessionManager) commit() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.committed {
+		return nil
+	}
+	m.committed = true
+	mw := m.mw
+	h := m.w.ResponseWriter.Header()
+	if m.hadCookie || m.stored {
+		h.Add("Vary", "Cookie")
+	}
+	dirty := m.session.Modified()
+	if !dirty && !m.renew {
+		switch {
+		case m.stored && m.touch:
+			return m.saveLocked(h, false)
+		case m.stored && m.reissue:
+			return m.setCookieLocked(h)
+		case m.expire:
+			mw.setCookie(h, "", -1)
+		}
+		return nil
+	}
+	return m.saveLocked(h, dirty || m.renew)
+}
+
+// saveLocked writes the session to the store and sets the cookie.
+func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
+	mw := m.mw
+	now := time.Now().UnixNano()
+	full := !m.stored
+	if m.id == "" {
+		m.id = newID()
+	}
+	meta := m.meta
+	if full {
+		if meta.Created == 0 || !m.renew {
+			meta.Created = now
+		}
+		meta.Issued = now
+	}
+	meta.Saved = now
+	var u Update
+	if changed || full {
+		u = m.session.update(full, meta)
+	} else {
+		u = Update{Meta: meta}
+	}
+	err := mw.store.Save(m.ctx, m.id, u, mw.ttl)
+	if errors.Is(err, ErrNotFound) && !full {
+		// The session ended meanwhile (a concurrent logout or expiry):
+		// never resurrect it. The client's cookie now maps to nothing.
+		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session ended during the request; changes dropped",
+			slog.Any("session", fingerprint(m.id)))
+		m.stored = false
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sessionmw: save session %s: %w", fingerprint(m.id), err)
+	}
+	m.session.markSaved()
+	m.stored, m.meta, m.renew, m.touch = true, meta, false, false
+	if m.oldID != "" {
+		old := m.oldID
+		m.oldID = ""
+		if err := mw.store.Delete(m.ctx, old); err != nil {
+			return fmt.Errorf("sessionmw: delete renewed session %s: %w", fingerprint(old), err)
+		}
+	}
+	if h != nil {
+		return m.setCookieLocked(h)
+	}
+	return nil
+}
+
+func (m *SessionManager) setCookieLocked(h http.Header) error {
+	v, err := m.mw.ids.encode(m.mw.cfg.cookieName, m.id)
+	if err != nil {
+		return err
+	}
+	m.mw.setCookie(h, v, m.mw.cfg.cookieMaxAge())
+	m.reissue = false
+	return nil
+}
+
+// finish runs after the handler returned.
+func (m *SessionManager) finish() {
+	w := &m.w
+	if w.failed {
+		return
+	}
+	if !w.wroteHeader {
+		if err := m.commit(); err != nil {
+			w.failed = true
+			m.mw.fail(w.ResponseWriter, m.req, err)
+		}
+		return
+	}
+	// Changes made after the response was committed can still be saved
+	// for a session the client already holds a cookie for.
+	if !m.session.Modified() {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.stored || m.renew {
+		m.mw.log.LogAttrs(m.ctx, slog.LevelWarn, "session changed after the response was written; a new session cannot be saved without its cookie")
+		return
+	}
+	if err := m.saveLocked(nil, true); err != nil {
+		m.mw.log.LogAttrs(m.ctx, slog.LevelError, "saving session after the response failed", slog.Any("error", err))
+	}
+}

@@ -1,0 +1,349 @@
+package sessionmw
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults of the options. Each can be changed with the With… option of the
+// same name.
+const (
+	// DefaultCookieName is the session cookie's name, as in authx_extra.
+	// For production, prefer "__Host-sid" (see WithSessionCookie).
+	DefaultCookieName = "sid"
+	// DefaultSessionObject names the request-context slot that holds the
+	// *SessionManager (authx_extra's session_object).
+	DefaultSessionObject = "session"
+	// DefaultPath is the cookie's Path attribute. authx_extra sets none, so
+	// browsers scope its cookie to the request's directory; "/" is what
+	// users expect.
+	DefaultPath = "/"
+	// DefaultSameSite is the cookie's SameSite attribute.
+	DefaultSameSite = http.SameSiteLaxMode
+	// DefaultIdleTimeout is how long a session with MaxAge 0 (a
+	// browser-session cookie) lives on the server after its last save.
+	DefaultIdleTimeout = 2 * time.Hour
+	// DefaultTouchInterval is the smallest gap between two saves caused by
+	// reads alone: a request that only reads a session whose last save is
+	// older than this refreshes its expiry (one store write and one
+	// Set-Cookie); younger sessions cost no write at all.
+	DefaultTouchInterval = time.Minute
+	// MinSecretKeyLen is the shortest secret key New accepts, in bytes.
+	MinSecretKeyLen = 32
+)
+
+// Option configures a Middleware. Options are validated by New, which
+// returns an error naming the offending option.
+type Option func(*config) error
+
+// ErrorHandler answers a request whose session could not be loaded or
+// saved because the store failed. err wraps the store's error.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+type skipRule struct {
+	name  string // canonical header name
+	value string // "*" matches any value
+}
+
+type config struct {
+	store         Store
+	httpOnly      bool
+	secure        bool
+	maxAge        time.Duration
+	idleTimeout   time.Duration
+	touchInterval time.Duration
+	cookieName    string
+	objectName    string
+	skip          []skipRule
+	logger        *slog.Logger
+	sameSite      http.SameSite
+	path          string
+	domain        string
+	partitioned   bool
+	errorHandler  ErrorHandler
+	fallbacks     [][]byte
+}
+
+func defaultConfig() config {
+	return config{
+		httpOnly:      true,
+		secure:        true,
+		idleTimeout:   DefaultIdleTimeout,
+		touchInterval: DefaultTouchInterval,
+		cookieName:    DefaultCookieName,
+		objectName:    DefaultSessionObject,
+		sameSite:      DefaultSameSite,
+		path:          DefaultPath,
+	}
+}
+
+// WithStore sets where sessions are kept (authx_extra's store). The default
+// is a new MemoryIO per Middleware, stopped by Middleware.Close.
+func WithStore(s Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return fmt.Errorf("sessionmw: WithStore: nil store")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithHTTPOnly sets the cookie's HttpOnly attribute (default true), which
+// hides the cookie from JavaScript. Turning it off exposes the session id
+// to any script injected into your pages.
+func WithHTTPOnly(on bool) Option {
+	return func(c *config) error { c.httpOnly = on; return nil }
+}
+
+// WithSecure sets the cookie's Secure attribute (default true), so browsers
+// send it over HTTPS only. Turn it off for local development over plain
+// HTTP only.
+func WithSecure(on bool) Option {
+	return func(c *config) error { c.secure = on; return nil }
+}
+
+// WithMaxAge sets the cookie's lifetime (authx_extra's max_age). 0, the
+// default, makes a browser-session cookie (no Max-Age, no Expires) whose
+// server-side record expires after the idle timeout. A positive duration,
+// rounded up to whole seconds, is both the cookie's Max-Age and the server
+// record's TTL, counted from the session's last save.
+func WithMaxAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("sessionmw: WithMaxAge: negative duration %v", d)
+		}
+		c.maxAge = d
+		return nil
+	}
+}
+
+// WithIdleTimeout sets how long a session lives on the server after its
+// last save when MaxAge is 0 (default DefaultIdleTimeout). It has no effect
+// when MaxAge is positive. Server-side expiry is always enforced: there is
+// no way to make a session live forever.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second {
+			return fmt.Errorf("sessionmw: WithIdleTimeout: %v is shorter than one second", d)
+		}
+		c.idleTimeout = d
+		return nil
+	}
+}
+
+// WithTouchInterval sets how stale a session's last save may get before a
+// read-only request refreshes its expiry (default DefaultTouchInterval).
+// Smaller values track idleness more precisely at the cost of more store
+// writes; 0 refreshes on every request.
+func WithTouchInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("sessionmw: WithTouchInterval: negative duration %v", d)
+		}
+		c.touchInterval = d
+		return nil
+	}
+}
+
+// WithSessionCookie sets the cookie's name (authx_extra's session_cookie,
+// default "sid"). A name starting with "__Host-" (recommended in
+// production: the browser then only accepts it from a secure origin with
+// Path=/ and no Domain) requires Secure, Path "/" and no Domain; one
+// starting with "__Secure-" requires Secure. New enforces both.
+func WithSessionCookie(name string) Option {
+	return func(c *config) error {
+		if err := validCookieName(name); err != nil {
+			return fmt.Errorf("sessionmw: WithSessionCookie: %w", err)
+		}
+		c.cookieName = name
+		return nil
+	}
+}
+
+// WithSessionObject names the request-context slot that holds the session
+// manager (authx_extra's session_object, default "session"). Give two
+// middlewares on one handler different names, e.g. "session" and "admin";
+// a handler reaches the default one with FromRequest and any other with
+// FromRequestNamed(r, "admin"). An inner middleware with the same name
+// hides the outer one.
+func WithSessionObject(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return fmt.Errorf("sessionmw: WithSessionObject: empty name")
+		}
+		c.objectName = name
+		return nil
+	}
+}
+
+// WithSkipHeader adds a rule that lets a request bypass sessions entirely
+// (authx_extra's skip_session_header), e.g. for health checks: a request
+// carrying header name with the given value (or any value when value is
+// "*") gets no session, no cookie and causes no store access. Names match
+// case-insensitively, values exactly. The option may be given several
+// times; any matching rule skips.
+func WithSkipHeader(name, value string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name, " \t\r\n:") {
+			return fmt.Errorf("sessionmw: WithSkipHeader: invalid header name %q", name)
+		}
+		if value == "" {
+			return fmt.Errorf("sessionmw: WithSkipHeader: empty value for %q (use \"*\" to match any value)", name)
+		}
+		c.skip = append(c.skip, skipRule{name: http.CanonicalHeaderKey(name), value: value})
+		return nil
+	}
+}
+
+// WithLogger sets the logger for session events (default: discard).
+// Nothing logged ever contains the secret, a cookie value or a full
+// session id: ids appear as a short hash.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("sessionmw: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithSameSite sets the cookie's SameSite attribute (default Lax).
+// http.SameSiteNoneMode requires Secure.
+func WithSameSite(s http.SameSite) Option {
+	return func(c *config) error {
+		switch s {
+		case http.SameSiteDefaultMode, http.SameSiteLaxMode, http.SameSiteStrictMode, http.SameSiteNoneMode:
+		default:
+			return fmt.Errorf("sessionmw: WithSameSite: unknown mode %d", s)
+		}
+		c.sameSite = s
+		return nil
+	}
+}
+
+// WithPath sets the cookie's Path attribute (default "/").
+func WithPath(p string) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, ";\r\n") {
+			return fmt.Errorf("sessionmw: WithPath: %q must start with / and contain no ';'", p)
+		}
+		c.path = p
+		return nil
+	}
+}
+
+// WithDomain sets the cookie's Domain attribute (default none: the cookie
+// goes back to the exact host that set it, which is the safer choice).
+func WithDomain(d string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(d, "; \t\r\n") {
+			return fmt.Errorf("sessionmw: WithDomain: invalid domain %q", d)
+		}
+		c.domain = d
+		return nil
+	}
+}
+
+// WithPartitioned sets the cookie's Partitioned attribute (CHIPS), for
+// sessions inside third-party iframes. It requires Secure.
+func WithPartitioned(on bool) Option {
+	return func(c *config) error { c.partitioned = on; return nil }
+}
+
+// WithErrorHandler sets what answers a request when the store fails while
+// loading or saving its session. The default logs the error and answers 503
+// for ErrStoreUnavailable, ErrStoreFull and timeouts, 500 otherwise. Store
+// failures are never turned into a silently fresh session.
+func WithErrorHandler(h ErrorHandler) Option {
+	return func(c *config) error {
+		if h == nil {
+			return fmt.Errorf("sessionmw: WithErrorHandler: nil handler")
+		}
+		c.errorHandler = h
+		return nil
+	}
+}
+
+// WithSecretFallbacks adds retired secret keys, for key rotation: a cookie
+// signed with one of them is still accepted and is re-issued under the
+// current key on the same response. Remove a key from the list to refuse
+// cookies signed with it. Each key obeys the same rules as the main one.
+func WithSecretFallbacks(keys ...[]byte) Option {
+	return func(c *config) error {
+		for i, k := range keys {
+			if err := checkSecret(k); err != nil {
+				return fmt.Errorf("sessionmw: WithSecretFallbacks: key %d: %w", i, err)
+			}
+		}
+		c.fallbacks = append(c.fallbacks, keys...)
+		return nil
+	}
+}
+
+func checkSecret(k []byte) error {
+	if len(k) < MinSecretKeyLen {
+		return fmt.Errorf("secret key is %d bytes; at least %d are required (generate 32 random bytes)", len(k), MinSecretKeyLen)
+	}
+	return nil
+}
+
+// validCookieName reports whether name is an RFC 6265 cookie-name (an HTTP
+// token).
+func validCookieName(name string) error {
+	if name == "" {
+		return fmt.Errorf("empty cookie name")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("cookie name %q contains invalid character %q", name, name[i])
+		}
+	}
+	return nil
+}
+
+func isTokenChar(b byte) bool {
+	if b <= ' ' || b >= 0x7f {
+		return false
+	}
+	return !strings.ContainsRune("()<>@,;:\\\"/[]?={}", rune(b))
+}
+
+// validate checks the combinations of options.
+func (c *config) validate() error {
+	switch {
+	case strings.HasPrefix(c.cookieName, "__Host-") && !c.secure:
+		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithSecure(true)", c.cookieName)
+	case strings.HasPrefix(c.cookieName, "__Host-") && c.path != "/":
+		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithPath(\"/\"), not %q", c.cookieName, c.path)
+	case strings.HasPrefix(c.cookieName, "__Host-") && c.domain != "":
+		return fmt.Errorf("sessionmw: WithSessionCookie: %q must not have WithDomain(%q)", c.cookieName, c.domain)
+	case strings.HasPrefix(c.cookieName, "__Secure-") && !c.secure:
+		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithSecure(true)", c.cookieName)
+	case c.sameSite == http.SameSiteNoneMode && !c.secure:
+		return fmt.Errorf("sessionmw: WithSameSite: SameSite=None needs WithSecure(true); browsers drop such cookies")
+	case c.partitioned && !c.secure:
+		return fmt.Errorf("sessionmw: WithPartitioned: Partitioned needs WithSecure(true)")
+	}
+	return nil
+}
+
+// ttl is how long a record lives after its last save.
+func (c *config) ttl() time.Duration {
+	if c.maxAge > 0 {
+		return c.maxAge
+	}
+	return c.idleTimeout
+}
+
+// cookieMaxAge is the Max-Age attribute in seconds (0: none).
+func (c *config) cookieMaxAge() int {
+	if c.maxAge <= 0 {
+		return 0
+	}
+	return int((c.maxAge + time.Second - 1) / time.Second)
+}

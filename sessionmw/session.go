@@ -1,0 +1,185 @@
+package sessionmw
+
+import (
+	"iter"
+	"slices"
+	"sync"
+)
+
+// Session is one visitor's data, a dictionary from string keys to values,
+// like authx_extra's session dict. Get it from SessionManager.GetSession.
+// It is safe for concurrent use by the goroutines of one request.
+//
+// Values keep their Go type: MemoryIO and RistrettoStore keep the value
+// itself (so treat maps, slices and pointers as immutable once Set: Set a
+// new one instead of changing it in place), and stores that serialise
+// (redisstore) use encoding/gob, for which custom types must be registered
+// with gob.Register.
+//
+// Only changed keys are saved: two concurrent requests that Set different
+// keys both persist. For the same key, the last save wins.
+type Session struct {
+	mu      sync.Mutex
+	base    *Record  // as loaded; never modified
+	set     []Entry  // keys set by this request
+	deleted []string // keys of base deleted by this request
+	cleared bool     // base is ignored
+	dirty   bool
+}
+
+// Get returns the value stored under key and whether it exists.
+func (s *Session) Get(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.getLocked(key)
+}
+
+func (s *Session) getLocked(key string) (any, bool) {
+	if i := indexOf(s.set, key); i >= 0 {
+		return s.set[i].Value, true
+	}
+	if s.cleared || containsKey(s.deleted, key) {
+		return nil, false
+	}
+	return s.base.Get(key)
+}
+
+// Get returns the value stored under key in s as a T. ok is false when the
+// key is missing or holds a value of another type.
+//
+//	n, _ := sessionmw.Get[int](s, "test_counter")
+func Get[T any](s *Session, key string) (v T, ok bool) {
+	x, found := s.Get(key)
+	if !found {
+		return v, false
+	}
+	v, ok = x.(T)
+	return v, ok
+}
+
+// Has reports whether key is in the session.
+func (s *Session) Has(key string) bool {
+	_, ok := s.Get(key)
+	return ok
+}
+
+// Set stores value under key. The session is saved before the response
+// headers are written.
+func (s *Session) Set(key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dirty = true
+	if i := slices.Index(s.deleted, key); i >= 0 {
+		s.deleted = slices.Delete(s.deleted, i, i+1)
+	}
+	if i := indexOf(s.set, key); i >= 0 {
+		s.set[i].Value = value
+		return
+	}
+	s.set = append(s.set, Entry{Key: key, Value: value})
+}
+
+// Delete removes key from the session.
+func (s *Session) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := indexOf(s.set, key); i >= 0 {
+		s.set = slices.Delete(s.set, i, i+1)
+		s.dirty = true
+	}
+	if !s.cleared && !containsKey(s.deleted, key) {
+		if _, ok := s.base.Get(key); ok {
+			s.deleted = append(s.deleted, key)
+			s.dirty = true
+		}
+	}
+}
+
+// Clear removes every key (authx_extra's session.clear()). The session and
+// its id stay; use SessionManager.Destroy to end it.
+func (s *Session) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.set, s.deleted = nil, nil
+	s.cleared = true
+	s.dirty = true
+}
+
+// Len returns the number of keys.
+func (s *Session) Len() int {
+	return len(s.Keys())
+}
+
+// Keys returns the keys, in no particular order.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for _, e := range s.entriesLocked() {
+		keys = append(keys, e.Key)
+	}
+	return keys
+}
+
+// All iterates over the keys and values, in no particular order, on a
+// snapshot taken when iteration starts.
+func (s *Session) All() iter.Seq2[string, any] {
+	s.mu.Lock()
+	es := s.entriesLocked()
+	s.mu.Unlock()
+	return func(yield func(string, any) bool) {
+		for _, e := range es {
+			if !yield(e.Key, e.Value) {
+				return
+			}
+		}
+	}
+}
+
+// Modified reports whether the session was changed by this request.
+func (s *Session) Modified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty
+}
+
+// entriesLocked returns the session's current entries in a new slice.
+func (s *Session) entriesLocked() []Entry {
+	var out []Entry
+	if !s.cleared && s.base != nil {
+		for _, e := range s.base.Values {
+			if containsKey(s.deleted, e.Key) || indexOf(s.set, e.Key) >= 0 {
+				continue
+			}
+			out = append(out, e)
+		}
+	}
+	return append(out, s.set...)
+}
+
+// update returns what to save. With full, it is the whole session as a
+// Replace (new ids, renewals, Clear); otherwise the delta.
+func (s *Session) update(full bool, m Meta) Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if full || s.cleared {
+		return Update{Replace: true, Set: s.entriesLocked(), Meta: m}
+	}
+	return Update{Set: s.set, Delete: s.deleted, Meta: m}
+}
+
+// markSaved makes the saved state the new base, so a later save (after the
+// response was committed) only sends what changed since.
+func (s *Session) markSaved() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base = &Record{Values: s.entriesLocked()}
+	s.set, s.deleted, s.cleared, s.dirty = nil, nil, false, false
+}
+
+// reset empties the session entirely, as for a new visitor.
+func (s *Session) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base, s.set, s.deleted, s.cleared, s.dirty = nil, nil, nil, false, false
+}

@@ -1,0 +1,293 @@
+// Package storetest is a conformance suite for implementations of
+// sessionmw.Store, in the spirit of testing/fstest.TestFS: every store in
+// this module runs it, and third-party stores should too.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) sessionmw.Store {
+//			s := mystore.New(...)
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// newStore is called once per subtest and must return an empty store.
+// The suite checks round trips (types preserved), Replace and delta
+// semantics, ErrNotFound for a delta on a missing id, TTL expiry (it waits
+// for a TTL of a few milliseconds to pass, polling with a deadline),
+// deletion, unknown ids, and concurrent use.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionmw/go/sessionmw"
+)
+
+// Run runs the conformance suite against stores made by newStore.
+func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s sessionmw.Store)
+	}{
+		{"UnknownID", testUnknown},
+		{"RoundTrip", testRoundTrip},
+		{"ReplaceDropsOldValues", testReplace},
+		{"DeltaMerges", testDelta},
+		{"DeltaOnMissingIsNotFound", testDeltaMissing},
+		{"Delete", testDelete},
+		{"TTLExpiry", testTTL},
+		{"TTLExtendedBySave", testTTLExtended},
+		{"RecordImmutable", testImmutable},
+		{"ConcurrentDistinctKeys", testConcurrent},
+		{"ManySessions", testMany},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+const hour = time.Hour
+
+func meta(n int64) sessionmw.Meta {
+	return sessionmw.Meta{Created: n, Issued: n + 1, Saved: n + 2}
+}
+
+func mustSave(t *testing.T, s sessionmw.Store, id string, u sessionmw.Update, ttl time.Duration) {
+	t.Helper()
+	if err := s.Save(context.Background(), id, u, ttl); err != nil {
+		t.Fatalf("Save(%q): %v", id, err)
+	}
+}
+
+func mustLoad(t *testing.T, s sessionmw.Store, id string) *sessionmw.Record {
+	t.Helper()
+	r, err := s.Load(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Load(%q): %v", id, err)
+	}
+	return r
+}
+
+func e(k string, v any) sessionmw.Entry { return sessionmw.Entry{Key: k, Value: v} }
+
+func values(r *sessionmw.Record) map[string]any {
+	m := map[string]any{}
+	for _, e := range r.Values {
+		if _, dup := m[e.Key]; dup {
+			panic("duplicate key " + e.Key)
+		}
+		m[e.Key] = e.Value
+	}
+	return m
+}
+
+func testUnknown(t *testing.T, s sessionmw.Store) {
+	if r := mustLoad(t, s, "00000000-0000-4000-8000-000000000000"); r != nil {
+		t.Fatalf("Load of unknown id = %+v, want nil", r)
+	}
+	if err := s.Delete(context.Background(), "00000000-0000-4000-8000-000000000001"); err != nil {
+		t.Fatalf("Delete of unknown id: %v", err)
+	}
+}
+
+func testRoundTrip(t *testing.T, s sessionmw.Store) {
+	want := map[string]any{
+		"int":     42,
+		"big":     int64(1) << 40,
+		"string":  "héllo",
+		"bool":    true,
+		"float":   2.5,
+		"strings": []string{"a", "b"},
+		"bytes":   []byte{0, 1, 2},
+		"empty":   "",
+	}
+	var set []sessionmw.Entry
+	for k, v := range want {
+		set = append(set, sessionmw.Entry{Key: k, Value: v})
+	}
+	mustSave(t, s, "rt", sessionmw.Update{Replace: true, Set: set, Meta: meta(100)}, hour)
+	r := mustLoad(t, s, "rt")
+	if r == nil {
+		t.Fatal("Load after Save = nil")
+	}
+	if got := values(r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("values = %#v\nwant %#v", got, want)
+	}
+	if r.Meta != meta(100) {
+		t.Fatalf("meta = %+v, want %+v", r.Meta, meta(100))
+	}
+	if v, ok := r.Get("int"); !ok || v != 42 {
+		t.Fatalf("Get(int) = %v (%T), %v; want 42 (int)", v, v, ok)
+	}
+}
+
+func testReplace(t *testing.T, s sessionmw.Store) {
+	mustSave(t, s, "rp", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1), e("b", 2)}}, hour)
+	mustSave(t, s, "rp", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("c", 3)}, Meta: meta(7)}, hour)
+	r := mustLoad(t, s, "rp")
+	if got, want := values(r), map[string]any{"c": 3}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after Replace values = %v, want %v", got, want)
+	}
+	if r.Meta != meta(7) {
+		t.Fatalf("meta = %+v, want %+v", r.Meta, meta(7))
+	}
+}
+
+func testDelta(t *testing.T, s sessionmw.Store) {
+	mustSave(t, s, "d", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1), e("b", 2), e("c", 3)}, Meta: meta(1)}, hour)
+	mustSave(t, s, "d", sessionmw.Update{Set: []sessionmw.Entry{e("a", 10), e("d", 4)}, Delete: []string{"b", "zz"}, Meta: meta(2)}, hour)
+	r := mustLoad(t, s, "d")
+	if got, want := values(r), map[string]any{"a": 10, "c": 3, "d": 4}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after delta values = %v, want %v", got, want)
+	}
+	if r.Meta != meta(2) {
+		t.Fatalf("meta = %+v, want %+v", r.Meta, meta(2))
+	}
+	// An empty delta only refreshes metadata and TTL (a "touch").
+	mustSave(t, s, "d", sessionmw.Update{Meta: meta(3)}, hour)
+	r = mustLoad(t, s, "d")
+	if got, want := values(r), map[string]any{"a": 10, "c": 3, "d": 4}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after touch values = %v, want %v", got, want)
+	}
+	if r.Meta != meta(3) {
+		t.Fatalf("meta after touch = %+v, want %+v", r.Meta, meta(3))
+	}
+}
+
+func testDeltaMissing(t *testing.T, s sessionmw.Store) {
+	err := s.Save(context.Background(), "gone", sessionmw.Update{Set: []sessionmw.Entry{e("a", 1)}}, hour)
+	if !errors.Is(err, sessionmw.ErrNotFound) {
+		t.Fatalf("delta Save on missing id: err = %v, want ErrNotFound", err)
+	}
+	if r := mustLoad(t, s, "gone"); r != nil {
+		t.Fatalf("delta Save on missing id created a record: %+v", r)
+	}
+}
+
+func testDelete(t *testing.T, s sessionmw.Store) {
+	mustSave(t, s, "del", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}}, hour)
+	mustSave(t, s, "keep", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 2)}}, hour)
+	if err := s.Delete(context.Background(), "del"); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustLoad(t, s, "del"); r != nil {
+		t.Fatalf("Load after Delete = %+v, want nil", r)
+	}
+	if r := mustLoad(t, s, "keep"); r == nil {
+		t.Fatal("Delete removed another id")
+	}
+	if err := s.Save(context.Background(), "del", sessionmw.Update{Set: []sessionmw.Entry{e("b", 1)}}, hour); !errors.Is(err, sessionmw.ErrNotFound) {
+		t.Fatalf("delta after Delete: err = %v, want ErrNotFound", err)
+	}
+}
+
+// waitGone polls until id is gone or the deadline passes.
+func waitGone(t *testing.T, s sessionmw.Store, id string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if mustLoad(t, s, id) == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("id %q still loadable %v after its TTL", id, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testTTL(t *testing.T, s sessionmw.Store) {
+	mustSave(t, s, "short", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}}, 20*time.Millisecond)
+	mustSave(t, s, "long", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}}, hour)
+	waitGone(t, s, "short", 3*time.Second)
+	if mustLoad(t, s, "long") == nil {
+		t.Fatal("a session with a one-hour TTL expired")
+	}
+	if err := s.Save(context.Background(), "short", sessionmw.Update{Set: []sessionmw.Entry{e("b", 1)}}, hour); !errors.Is(err, sessionmw.ErrNotFound) {
+		t.Fatalf("delta after expiry: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testTTLExtended(t *testing.T, s sessionmw.Store) {
+	mustSave(t, s, "x", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}}, hour)
+	// Shorten through an empty delta, as the middleware does for a renewed id's grace period.
+	mustSave(t, s, "x", sessionmw.Update{}, 20*time.Millisecond)
+	waitGone(t, s, "x", 3*time.Second)
+}
+
+func testImmutable(t *testing.T, s sessionmw.Store) {
+	set := []sessionmw.Entry{e("a", 1)}
+	mustSave(t, s, "im", sessionmw.Update{Replace: true, Set: set}, hour)
+	set[0] = e("evil", 666) // caller reuses its slice
+	r1 := mustLoad(t, s, "im")
+	mustSave(t, s, "im", sessionmw.Update{Set: []sessionmw.Entry{e("a", 2)}}, hour)
+	if got, want := values(r1), map[string]any{"a": 1}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("earlier loaded record changed to %v, want %v", got, want)
+	}
+	if got, want := values(mustLoad(t, s, "im")), map[string]any{"a": 2}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("record = %v, want %v", got, want)
+	}
+}
+
+// testConcurrent has goroutines each increment their own key on one session
+// with load + delta save: with delta saves no increment may be lost.
+func testConcurrent(t *testing.T, s sessionmw.Store) {
+	const workers, rounds = 20, 50
+	mustSave(t, s, "c", sessionmw.Update{Replace: true}, hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("k%d", w)
+			for range rounds {
+				r, err := s.Load(context.Background(), "c")
+				if err != nil || r == nil {
+					errs <- fmt.Errorf("load: %v %v", r, err)
+					return
+				}
+				n, _ := r.Get(key)
+				i, _ := n.(int)
+				if err := s.Save(context.Background(), "c", sessionmw.Update{Set: []sessionmw.Entry{e(key, i+1)}}, hour); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got := values(mustLoad(t, s, "c"))
+	for w := range workers {
+		key := fmt.Sprintf("k%d", w)
+		if got[key] != rounds {
+			t.Errorf("%s = %v, want %d", key, got[key], rounds)
+		}
+	}
+}
+
+func testMany(t *testing.T, s sessionmw.Store) {
+	const n = 500
+	for i := range n {
+		mustSave(t, s, fmt.Sprintf("m%d", i), sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("i", i)}}, hour)
+	}
+	for i := range n {
+		r := mustLoad(t, s, fmt.Sprintf("m%d", i))
+		if v, _ := r.Get("i"); v != i {
+			t.Fatalf("m%d: i = %v, want %d", i, v, i)
+		}
+	}
+}
