@@ -1,0 +1,165 @@
+// Command counter is authx_extra's session example in Go: GET /session_test
+// increments test_counter in the visitor's session and answers
+// {"test_counter": N}.
+//
+//	go run ./example/counter                      # http://127.0.0.1:8000/session_test
+//	go run ./example/counter -store ristretto -addr 127.0.0.1:9000
+//
+// GET /healthz answers "ok"; health checks send X-Skip-Session and get no
+// session. POST /logout ends the session.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sessionmw/go/sessionmw"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "counter:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	addr, secret, store string
+	secure, verbose     bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("counter", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "address to listen on")
+	fs.StringVar(&o.secret, "secret", os.Getenv("SESSION_SECRET"), "secret key, at least 32 bytes (default: $SESSION_SECRET, else random)")
+	fs.StringVar(&o.store, "store", "memory", "session store: memory or ristretto")
+	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
+	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// run serves until ctx is done. ready, if not nil, receives the listener's
+// address once it accepts connections.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	secret := []byte(o.secret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		rand.Read(secret)
+		logger.Warn("no -secret or SESSION_SECRET: using a random key; sessions end when the process restarts")
+	}
+	store, closeStore, err := openStore(o.store)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	mw, err := sessionmw.New(secret,
+		sessionmw.WithStore(store),
+		sessionmw.WithSecure(o.secure),
+		sessionmw.WithHTTPOnly(true),
+		sessionmw.WithSameSite(http.SameSiteLaxMode),
+		sessionmw.WithSkipHeader("X-Skip-Session", "*"),
+		sessionmw.WithLogger(logger),
+	)
+	if err != nil {
+		return err
+	}
+	defer mw.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mw.Handler(newMux(logger)),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	logger.Info("counter listening", "url", "http://"+ln.Addr().String()+"/session_test", "store", o.store)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func openStore(name string) (sessionmw.Store, func(), error) {
+	switch name {
+	case "memory":
+		s := sessionmw.NewMemoryIO()
+		return s, func() { s.Close() }, nil
+	case "ristretto":
+		s, err := sessionmw.NewRistrettoStore(256 << 20)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("-store %q: want memory or ristretto", name)
+}
+
+func newMux(logger *slog.Logger) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /session_test", func(w http.ResponseWriter, r *http.Request) {
+		m := sessionmw.FromRequest(r)
+		s := m.GetSession()
+		n, _ := sessionmw.Get[int](s, "test_counter")
+		s.Set("test_counter", n+1)
+		// The seed prints the session id; an id is a credential, so only a
+		// fingerprint of it is logged.
+		logger.Debug("session_test", "session", sessionmw.Fingerprint(m.GetSessionID()), "test_counter", n+1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"test_counter\": %d}\n", n+1)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessionmw.FromRequest(r).Destroy(); err != nil {
+			logger.Error("logout", "error", err)
+			http.Error(w, "logout failed", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "logged out")
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
