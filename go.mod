@@ -4,9 +4,11 @@ go 1.25.0
 
 require (
 	github.com/dgraph-io/ristretto/v2 v2.4.2
+	github.com/goccy/go-yaml v1.19.2
 	github.com/google/uuid v1.6.0
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
+	github.com/valkey-io/valkey-go v1.0.79
 )
 
 require (

@@ -931,7 +931,7 @@ func TestTwoSessionCookiesFirstValidWins(t *testing.T) {
 	if body(rec) != `{"test_counter": 2}` || f.lastID(t) != id {
 		t.Fatalf("valid second cookie not used: %q", body(rec))
 	}
-	if !strings.Contains(logSink.String(), "several session cookies") {
+	if !strings.Contains(logSink.String(), "several session ids") {
 		t.Fatal("the anomaly was not logged")
 	}
 }

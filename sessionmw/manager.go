@@ -32,6 +32,8 @@ type SessionManager struct {
 	reissue   bool   // send the cookie again (signed with a fallback key)
 	hadCookie bool   // the request carried a session cookie
 	expire    bool   // send an expired cookie (after Destroy)
+	viaOld    bool   // loaded through a renewed id's successor link
+	graceOld  bool   // keep oldID readable for the renew grace, not delete it
 	committed bool
 }
 
@@ -84,6 +86,7 @@ func (m *SessionManager) RenewID() {
 	if m.stored && m.oldID == "" {
 		m.oldID = m.id
 	}
+	m.graceOld = false // an explicit renewal retires the old id at once
 	m.id = newID()
 	m.stored = false
 	m.renew = true
@@ -111,30 +114,30 @@ func (m *SessionManager) Destroy() error {
 	m.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(m.id)))
 	m.session.reset()
 	m.id, m.oldID = "", ""
-	m.stored, m.renew, m.touch, m.reissue = false, false, false, false
+	m.stored, m.renew, m.touch, m.reissue, m.graceOld = false, false, false, false, false
 	m.expire = m.hadCookie
 	return nil
 }
 
-// load finds the request's session. Hostile or stale cookies give a fresh
-// session; only a store failure is an error.
+// load finds the request's session. Hostile or stale credentials give a
+// fresh session; only a store failure is an error.
 func (m *SessionManager) load(r *http.Request) error {
 	mw := m.mw
-	cookies := r.CookiesNamed(mw.cfg.cookieName)
-	if len(cookies) > 1 {
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session cookies in one request; the first valid one wins",
-			slog.Int("count", len(cookies)), slog.String("remote", r.RemoteAddr))
+	vals := mw.cfg.lookup.candidates(r)
+	if len(vals) > 1 {
+		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session ids in one request; the first valid one wins",
+			slog.String("source", mw.cfg.lookup.String()), slog.Int("count", len(vals)), slog.String("remote", r.RemoteAddr))
 	}
 	var id string
-	for _, c := range cookies {
-		if c.Value == "" {
+	for _, v := range vals {
+		if v == "" {
 			continue
 		}
 		m.hadCookie = true
-		got, fallback, err := mw.ids.decode(mw.cfg.cookieName, c.Value)
+		got, fallback, err := mw.ids.decode(mw.cfg.cookieName, v)
 		if err != nil {
 			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie; starting a fresh session",
-				slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
+				slog.String("source", mw.cfg.lookup.String()), slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
 			continue
 		}
 		id, m.reissue = got, fallback
@@ -148,16 +151,31 @@ func (m *SessionManager) load(r *http.Request) error {
 		return fmt.Errorf("sessionmw: load session %s: %w", fingerprint(id), err)
 	}
 	now := time.Now().UnixNano()
+	if rec != nil && rec.Meta.Successor != "" {
+		// An id replaced by auto-renewal, inside its grace period: serve
+		// the session it moved to. The client gets the new id from the
+		// response that renewed it, not from this one.
+		succ := rec.Meta.Successor
+		if rec, err = mw.store.Load(r.Context(), succ); err != nil {
+			return fmt.Errorf("sessionmw: load renewed session %s: %w", fingerprint(succ), err)
+		}
+		id, m.reissue, m.viaOld = succ, false, true
+	}
 	if rec == nil || (rec.Meta.Saved != 0 && now-rec.Meta.Saved > int64(mw.ttl)) {
 		// Expired or unknown: never adopt the id, even though it is signed.
 		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session not found or expired; starting a fresh session",
 			slog.Any("session", fingerprint(id)))
-		m.reissue = false
+		m.reissue, m.viaOld = false, false
 		return nil
 	}
 	m.id, m.stored, m.meta = id, true, rec.Meta
 	m.session.base = rec
-	m.touch = now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
+	m.touch = !m.viaOld && now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
+	if after := mw.cfg.renewAfter; after > 0 && !m.viaOld && now-rec.Meta.Issued >= int64(after) {
+		mw.log.LogAttrs(r.Context(), slog.LevelDebug, "renewing session id", slog.Any("session", fingerprint(id)))
+		m.oldID, m.graceOld = id, true
+		m.id, m.stored, m.renew = newID(), false, true
+	}
 	return nil
 }
 
@@ -172,8 +190,8 @@ func (m *SessionManager) commit() error {
 	m.committed = true
 	mw := m.mw
 	h := m.w.ResponseWriter.Header()
-	if m.hadCookie || m.stored {
-		h.Add("Vary", "Cookie")
+	if vary := mw.cfg.lookup.varyOn(); vary != "" && (m.hadCookie || m.stored) {
+		h.Add("Vary", vary)
 	}
 	dirty := m.session.Modified()
 	if !dirty && !m.renew {
@@ -183,7 +201,7 @@ func (m *SessionManager) commit() error {
 		case m.stored && m.reissue:
 			return m.setCookieLocked(h)
 		case m.expire:
-			mw.setCookie(h, "", -1)
+			mw.deliver(h, "", true)
 		}
 		return nil
 	}
@@ -206,6 +224,7 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 		meta.Issued = now
 	}
 	meta.Saved = now
+	meta.Successor = ""
 	var u Update
 	if changed || full {
 		u = m.session.update(full, meta)
@@ -229,7 +248,17 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	if m.oldID != "" {
 		old := m.oldID
 		m.oldID = ""
-		if err := mw.store.Delete(m.ctx, old); err != nil {
+		if m.graceOld {
+			// Auto-renewal: the old id points to the new one for the
+			// grace period, then expires.
+			m.graceOld = false
+			om := meta
+			om.Successor = m.id
+			err := mw.store.Save(m.ctx, old, Update{Meta: om}, mw.cfg.renewGrace)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("sessionmw: retire renewed session %s: %w", fingerprint(old), err)
+			}
+		} else if err := mw.store.Delete(m.ctx, old); err != nil {
 			return fmt.Errorf("sessionmw: delete renewed session %s: %w", fingerprint(old), err)
 		}
 	}
@@ -244,7 +273,7 @@ func (m *SessionManager) setCookieLocked(h http.Header) error {
 	if err != nil {
 		return err
 	}
-	m.mw.setCookie(h, v, m.mw.cfg.cookieMaxAge())
+	m.mw.deliver(h, v, false)
 	m.reissue = false
 	return nil
 }

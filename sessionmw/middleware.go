@@ -39,6 +39,9 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	if cfg.lookup.source == fromCookie {
+		cfg.lookup.name = cfg.cookieName
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -90,6 +93,9 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), mw.ctxKey, m))
+		if mw.cfg.stripForward {
+			mw.cfg.lookup.strip(r)
+		}
 		m.req = r
 		next.ServeHTTP(&m.w, r)
 		m.finish()

@@ -31,6 +31,10 @@ const (
 	// older than this refreshes its expiry (one store write and one
 	// Set-Cookie); younger sessions cost no write at all.
 	DefaultTouchInterval = time.Minute
+	// DefaultRenewGrace is how long an id replaced by auto-renewal stays
+	// readable, so that requests already in flight with the old cookie
+	// keep their session (lua-resty-session's stale_ttl).
+	DefaultRenewGrace = 10 * time.Second
 	// MinSecretKeyLen is the shortest secret key New accepts, in bytes.
 	MinSecretKeyLen = 32
 )
@@ -65,6 +69,10 @@ type config struct {
 	partitioned   bool
 	errorHandler  ErrorHandler
 	fallbacks     [][]byte
+	lookup        keyLookup
+	renewAfter    time.Duration // 0: no auto-renewal
+	renewGrace    time.Duration
+	stripForward  bool
 }
 
 func defaultConfig() config {
@@ -77,6 +85,7 @@ func defaultConfig() config {
 		objectName:    DefaultSessionObject,
 		sameSite:      DefaultSameSite,
 		path:          DefaultPath,
+		renewGrace:    DefaultRenewGrace,
 	}
 }
 
@@ -160,8 +169,49 @@ func WithSessionCookie(name string) Option {
 			return fmt.Errorf("sessionmw: WithSessionCookie: %w", err)
 		}
 		c.cookieName = name
+		c.lookup = keyLookup{fromCookie, name}
 		return nil
 	}
+}
+
+// WithAutoRenew turns on automatic id rotation (the gateway plugin's
+// AutoRenewAfter; off by default in New, 30m in LoadSession): the first
+// request on a session whose id was issued more than after ago moves the
+// session to a new id with a fresh expiry and sends the new id back. The
+// old id stays readable for the grace period (WithRenewGrace), pointing to
+// the new one, so concurrent requests that still carry it are served the
+// same session; after that it is gone. Renewal is driven by metadata the
+// middleware keeps in the store, so it works the same on every store.
+func WithAutoRenew(after time.Duration) Option {
+	return func(c *config) error {
+		if after < 0 {
+			return fmt.Errorf("sessionmw: WithAutoRenew: negative duration %v", after)
+		}
+		c.renewAfter = after
+		return nil
+	}
+}
+
+// WithRenewGrace sets how long an id replaced by auto-renewal stays
+// readable (default DefaultRenewGrace).
+func WithRenewGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Millisecond || d > time.Hour {
+			return fmt.Errorf("sessionmw: WithRenewGrace: %v is outside 1ms..1h", d)
+		}
+		c.renewGrace = d
+		return nil
+	}
+}
+
+// WithDisableSessionForward strips the session credential (the session
+// cookie, or the header or query parameter named by WithKeyLookup) from the
+// request before it reaches the next handler, leaving every other cookie,
+// header and parameter intact (the gateway plugin's DisableSessionForward;
+// default false). Enable it in a gateway in front of upstreams that must
+// never see, log or replay users' session ids.
+func WithDisableSessionForward(on bool) Option {
+	return func(c *config) error { c.stripForward = on; return nil }
 }
 
 // WithSessionObject names the request-context slot that holds the session

@@ -73,7 +73,7 @@ type Entry struct {
 
 // Meta is the middleware's bookkeeping for a session, stored beside the
 // application's values. Times are Unix nanoseconds (0: unset) so that every
-// store can keep them compactly.
+// store can keep them compactly. Stores must round-trip every field.
 type Meta struct {
 	// Created is when the session was first saved.
 	Created int64
@@ -83,6 +83,10 @@ type Meta struct {
 	// Saved is when the session was last saved or touched; the idle timeout
 	// counts from it.
 	Saved int64
+	// Successor is set on an id that auto-renewal replaced, for the short
+	// grace period it stays readable: the id the session moved to.
+	// Requests still carrying the old id are served the successor.
+	Successor string
 }
 
 // Update is what Store.Save applies to one record.

@@ -1,0 +1,193 @@
+package sessionmw
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Where the session id travels, set with WithKeyLookup.
+type lookupSource uint8
+
+const (
+	fromCookie lookupSource = iota
+	fromHeader
+	fromQuery
+)
+
+type keyLookup struct {
+	source lookupSource
+	name   string // cookie name, canonical header name, or query parameter
+}
+
+func (k keyLookup) String() string {
+	return [...]string{"cookie", "header", "query"}[k.source] + ":" + k.name
+}
+
+// parseKeyLookup parses "cookie:NAME", "header:NAME" or "query:NAME".
+func parseKeyLookup(spec string) (keyLookup, error) {
+	src, name, ok := strings.Cut(spec, ":")
+	if !ok {
+		return keyLookup{}, fmt.Errorf("%q is not SOURCE:NAME (cookie:NAME, header:NAME or query:NAME)", spec)
+	}
+	if name == "" {
+		return keyLookup{}, fmt.Errorf("%q names no %s", spec, src)
+	}
+	switch src {
+	case "cookie":
+		if err := validCookieName(name); err != nil {
+			return keyLookup{}, fmt.Errorf("%q: %w", spec, err)
+		}
+		return keyLookup{fromCookie, name}, nil
+	case "header":
+		for i := 0; i < len(name); i++ {
+			if !isTokenChar(name[i]) {
+				return keyLookup{}, fmt.Errorf("%q: header name contains invalid character %q", spec, name[i])
+			}
+		}
+		return keyLookup{fromHeader, http.CanonicalHeaderKey(name)}, nil
+	case "query":
+		if strings.ContainsAny(name, "&=#? ") {
+			return keyLookup{}, fmt.Errorf("%q: query parameter name contains a reserved character", spec)
+		}
+		return keyLookup{fromQuery, name}, nil
+	}
+	return keyLookup{}, fmt.Errorf("%q: unknown source %q (want cookie, header or query)", spec, src)
+}
+
+// WithKeyLookup sets where the signed session id travels (the gateway
+// plugin's KeyLookup):
+//
+//   - "cookie:NAME" (default "cookie:sid"; the same as WithSessionCookie(NAME)).
+//   - "header:NAME": the client sends the id in request header NAME, and new
+//     or renewed ids come back in the response header of the same name; for
+//     API clients that do not keep cookies.
+//   - "query:NAME": the id is read from the URL query parameter NAME and is
+//     never echoed back, so this source can only resume sessions whose id
+//     the client got some other way. Ids in URLs leak through logs, browser
+//     history and Referer headers: prefer a cookie or a header.
+//
+// Whatever the source, the value must be a signed id produced by this
+// middleware's key; anything else gives a fresh session.
+func WithKeyLookup(spec string) Option {
+	return func(c *config) error {
+		k, err := parseKeyLookup(spec)
+		if err != nil {
+			return fmt.Errorf("sessionmw: WithKeyLookup: %w", err)
+		}
+		c.lookup = k
+		if k.source == fromCookie {
+			c.cookieName = k.name
+		}
+		return nil
+	}
+}
+
+// candidates returns the values the request offers as its session id, in
+// order of preference.
+func (k keyLookup) candidates(r *http.Request) []string {
+	switch k.source {
+	case fromHeader:
+		return r.Header.Values(k.name)
+	case fromQuery:
+		if r.URL.RawQuery == "" {
+			return nil
+		}
+		return r.URL.Query()[k.name]
+	}
+	cs := r.CookiesNamed(k.name)
+	if len(cs) == 0 {
+		return nil
+	}
+	vals := make([]string, len(cs))
+	for i, c := range cs {
+		vals[i] = c.Value
+	}
+	return vals
+}
+
+// strip removes the session credential from r (which must be a private
+// copy) so that it is not forwarded upstream. Other cookies, headers and
+// query parameters stay as they were.
+func (k keyLookup) strip(r *http.Request) {
+	switch k.source {
+	case fromHeader:
+		if _, ok := r.Header[k.name]; ok {
+			r.Header = r.Header.Clone()
+			r.Header.Del(k.name)
+		}
+	case fromQuery:
+		q := r.URL.Query()
+		if _, ok := q[k.name]; !ok {
+			return
+		}
+		q.Del(k.name)
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		r.URL = &u
+		r.RequestURI = u.RequestURI()
+	default:
+		lines := r.Header["Cookie"]
+		if len(lines) == 0 {
+			return
+		}
+		var kept []string
+		changed := false
+		for _, line := range lines {
+			var parts []string
+			for _, part := range strings.Split(line, ";") {
+				name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+				if name == k.name {
+					changed = true
+					continue
+				}
+				if strings.TrimSpace(part) != "" {
+					parts = append(parts, strings.TrimSpace(part))
+				}
+			}
+			if len(parts) > 0 {
+				kept = append(kept, strings.Join(parts, "; "))
+			}
+		}
+		if !changed {
+			return
+		}
+		r.Header = r.Header.Clone()
+		if len(kept) == 0 {
+			r.Header.Del("Cookie")
+		} else {
+			r.Header["Cookie"] = kept
+		}
+	}
+}
+
+// deliver sends the signed id (or, with value "" and expire, its removal)
+// back to the client through the lookup's channel.
+func (mw *Middleware) deliver(h http.Header, value string, expire bool) {
+	switch mw.cfg.lookup.source {
+	case fromQuery:
+		return // never echo an id into a URL-borne channel
+	case fromHeader:
+		h.Set(mw.cfg.lookup.name, value)
+		if h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", "no-store")
+		}
+		return
+	}
+	maxAge := mw.cfg.cookieMaxAge()
+	if expire {
+		maxAge = -1
+	}
+	mw.setCookie(h, value, maxAge)
+}
+
+// varyOn is the request header a response depends on when it loaded a session.
+func (k keyLookup) varyOn() string {
+	switch k.source {
+	case fromHeader:
+		return k.name
+	case fromQuery:
+		return ""
+	}
+	return "Cookie"
+}
