@@ -1,0 +1,131 @@
+// Command gateway-headers is the seed gateway's session setup in Go:
+// LoadSessionMiddleware and MapSessionToHeaderMiddleware, configured from
+// middlewares.yaml, in front of an httputil.ReverseProxy. Upstream services
+// receive X-User-Id and Authorization from the session, never from the
+// client, and never see the session cookie.
+//
+//	go run ./example/gateway-headers -upstream http://127.0.0.1:9000
+//
+// POST /login?user=NAME (a stand-in for a real login) stores the user in
+// the session; every other path is proxied.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/config"
+)
+
+//go:embed middlewares.yaml
+var defaultYAML []byte
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway-headers:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("gateway-headers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	upstream := fs.String("upstream", "http://127.0.0.1:9000", "upstream URL")
+	secret := fs.String("secret", os.Getenv("SESSION_SECRET"), "secret key, at least 32 bytes (default: $SESSION_SECRET, else random)")
+	cfgPath := fs.String("config", "", "middlewares.yaml (default: the embedded one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	key := []byte(*secret)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key)
+		logger.Warn("no -secret or SESSION_SECRET: using a random key")
+	}
+	data := defaultYAML
+	if *cfgPath != "" {
+		var err error
+		if data, err = os.ReadFile(*cfgPath); err != nil {
+			return err
+		}
+	}
+	mws, err := config.Load(data, config.Options{Secret: key, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer mws.Close()
+	h, err := newHandler(mws, *upstream)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newHandler routes /login to the demo login and everything else through
+// LoadSession + MapSessionToHeader to the proxy, as the seed's routes.yaml
+// does for /dashboard.
+func newHandler(mws *config.Middlewares, upstream string) (http.Handler, error) {
+	u, err := url.Parse(upstream)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("-upstream %q is not an absolute URL", upstream)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		user := r.URL.Query().Get("user")
+		if user == "" {
+			http.Error(w, "user required", http.StatusBadRequest)
+			return
+		}
+		m := sessionmw.FromRequest(r)
+		m.RenewID() // no fixation
+		m.GetSession().Set("user_id", user)
+		m.GetSession().Set("authorization", "Bearer demo-token-for-"+user)
+		fmt.Fprintln(w, "logged in as", user)
+	})
+	routed, err := mws.Chain(proxy, "MapSessionToHeaderMiddleware")
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", routed)
+	return mws.Chain(mux, "LoadSessionMiddleware")
+}
