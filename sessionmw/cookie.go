@@ -98,8 +98,8 @@ func newID() string {
 
 // cookieString renders the Set-Cookie value for the session cookie. maxAge
 // is in seconds: 0 for a browser-session cookie, -1 to delete it.
-func (mw *Middleware) cookieString(value string, maxAge int) string {
-	c := sessions.NewCookie(mw.cfg.cookieName, value, &sessions.Options{
+func (mw *Middleware) cookieString(name, value string, maxAge int) string {
+	c := sessions.NewCookie(name, value, &sessions.Options{
 		Path:        mw.cfg.path,
 		Domain:      mw.cfg.domain,
 		MaxAge:      maxAge,
@@ -115,7 +115,12 @@ func (mw *Middleware) cookieString(value string, maxAge int) string {
 // header, and forbids caching of the response unless the handler chose a
 // Cache-Control of its own.
 func (mw *Middleware) setCookie(h http.Header, value string, maxAge int) {
-	h.Add("Set-Cookie", mw.cookieString(value, maxAge))
+	mw.setNamedCookie(h, mw.cfg.cookieName, value, maxAge)
+}
+
+// setNamedCookie is setCookie for one of cookie storage's chunk cookies.
+func (mw *Middleware) setNamedCookie(h http.Header, name, value string, maxAge int) {
+	h.Add("Set-Cookie", mw.cookieString(name, value, maxAge))
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}

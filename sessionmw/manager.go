@@ -22,19 +22,22 @@ type SessionManager struct {
 	session  Session
 	inactive bool
 
-	mu        sync.Mutex
-	id        string // current id; "" until one is needed
-	stored    bool   // the store holds a record under id (as of load)
-	meta      Meta   // metadata as loaded
-	oldID     string // id replaced by RenewID, deleted after the save
-	renew     bool   // save the whole session under a new id
-	touch     bool   // refresh expiry although nothing changed
-	reissue   bool   // send the cookie again (signed with a fallback key)
-	hadCookie bool   // the request carried a session cookie
-	expire    bool   // send an expired cookie (after Destroy)
-	viaOld    bool   // loaded through a renewed id's successor link
-	graceOld  bool   // keep oldID readable for the renew grace, not delete it
-	committed bool
+	mu            sync.Mutex
+	id            string // current id; "" until one is needed
+	stored        bool   // the store holds a record under id (as of load)
+	meta          Meta   // metadata as loaded
+	oldID         string // id replaced by RenewID, deleted after the save
+	renew         bool   // save the whole session under a new id
+	touch         bool   // refresh expiry although nothing changed
+	reissue       bool   // send the cookie again (signed with a fallback key)
+	hadCookie     bool   // the request carried a session cookie
+	expire        bool   // send an expired cookie (after Destroy)
+	viaOld        bool   // loaded through a renewed id's successor link
+	graceOld      bool   // keep oldID readable for the renew grace, not delete it
+	explicitRenew bool   // RenewID was called (cookie storage revokes the old id)
+	chunksSeen    int    // cookie storage: chunk cookies the request carried
+	found         bool   // the request's credential led to a live session
+	committed     bool
 }
 
 // GetSession returns the session's data (authx_extra's get_session()).
@@ -87,6 +90,7 @@ func (m *SessionManager) RenewID() {
 		m.oldID = m.id
 	}
 	m.graceOld = false // an explicit renewal retires the old id at once
+	m.explicitRenew = true
 	m.id = newID()
 	m.stored = false
 	m.renew = true
@@ -103,11 +107,18 @@ func (m *SessionManager) Destroy() error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	now := time.Now().UnixNano()
 	for _, id := range []string{m.oldID, m.id} {
 		if id == "" {
 			continue
 		}
-		if err := m.mw.store.Delete(m.ctx, id); err != nil {
+		var err error
+		if m.mw.cookies != nil {
+			err = m.mw.revoke(m.ctx, id, m.meta, now)
+		} else {
+			err = m.mw.store.Delete(m.ctx, id)
+		}
+		if err != nil {
 			return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 		}
 	}
@@ -161,14 +172,18 @@ func (m *SessionManager) load(r *http.Request) error {
 		}
 		id, m.reissue, m.viaOld = succ, false, true
 	}
-	if rec == nil || (rec.Meta.Saved != 0 && now-rec.Meta.Saved > int64(mw.ttl)) {
+	why := "not found"
+	if rec != nil {
+		why = mw.expired(rec.Meta, now)
+	}
+	if why != "" {
 		// Expired or unknown: never adopt the id, even though it is signed.
-		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session not found or expired; starting a fresh session",
-			slog.Any("session", fingerprint(id)))
+		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; starting a fresh session",
+			slog.String("reason", why), slog.Any("session", fingerprint(id)))
 		m.reissue, m.viaOld = false, false
 		return nil
 	}
-	m.id, m.stored, m.meta = id, true, rec.Meta
+	m.id, m.stored, m.meta, m.found = id, true, rec.Meta, true
 	m.session.base = rec
 	m.touch = !m.viaOld && now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
 	if after := mw.cfg.renewAfter; after > 0 && !m.viaOld && now-rec.Meta.Issued >= int64(after) {
@@ -194,6 +209,15 @@ func (m *SessionManager) commit() error {
 		h.Add("Vary", vary)
 	}
 	dirty := m.session.Modified()
+	if mw.cookies != nil {
+		switch {
+		case dirty || m.renew || (m.stored && (m.touch || m.reissue)):
+			return m.saveCookieLocked(h)
+		case m.expire:
+			m.expireCookiesLocked(h)
+		}
+		return nil
+	}
 	if !dirty && !m.renew {
 		switch {
 		case m.stored && m.touch:
@@ -225,13 +249,21 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	}
 	meta.Saved = now
 	meta.Successor = ""
+	ttl := mw.recordTTL(meta, now)
+	if ttl <= 0 {
+		// Past its absolute timeout: the session is over, whatever changed.
+		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",
+			slog.Any("session", fingerprint(m.id)))
+		m.stored = false
+		return nil
+	}
 	var u Update
 	if changed || full {
 		u = m.session.update(full, meta)
 	} else {
 		u = Update{Meta: meta}
 	}
-	err := mw.store.Save(m.ctx, m.id, u, mw.ttl)
+	err := mw.store.Save(m.ctx, m.id, u, ttl)
 	if errors.Is(err, ErrNotFound) && !full {
 		// The session ended meanwhile (a concurrent logout or expiry):
 		// never resurrect it. The client's cookie now maps to nothing.
@@ -298,7 +330,7 @@ func (m *SessionManager) finish() {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.stored || m.renew {
+	if !m.stored || m.renew || m.mw.cookies != nil {
 		m.mw.log.LogAttrs(m.ctx, slog.LevelWarn, "session changed after the response was written; a new session cannot be saved without its cookie")
 		return
 	}

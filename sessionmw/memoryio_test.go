@@ -141,6 +141,12 @@ func TestMemoryIOCloseStopsSweeper(t *testing.T) {
 			t.Fatalf("Load after Close: err = %v, want ErrStoreClosed", err)
 		}
 	}
+	// Other tests' goroutines may still be winding down: wait for the
+	// count to settle rather than compare one instant.
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("goroutines: %d before, %d after closing 20 stores", before, after)
 	}

@@ -17,6 +17,7 @@ type Middleware struct {
 	store     Store
 	ownsStore bool
 	ids       *idCodec
+	cookies   *cookieCodec // cookie storage; nil with a server store
 	ctxKey    any
 	log       *slog.Logger
 	ttl       time.Duration
@@ -42,6 +43,9 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	if cfg.lookup.source == fromCookie {
 		cfg.lookup.name = cfg.cookieName
 	}
+	if err := cfg.resolveTimeouts(); err != nil {
+		return nil, err
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -59,6 +63,12 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	}
 	mw.ids = ids
 	mw.ctxKey = objectKey(cfg.objectName)
+	if cfg.cookieStorage {
+		if mw.cookies, err = newCookieCodec(cfg.cookieChunks, keys...); err != nil {
+			return nil, err
+		}
+		return mw, nil
+	}
 	if mw.store == nil {
 		mw.store = NewMemoryIO()
 		mw.ownsStore = true
@@ -75,7 +85,7 @@ func (mw *Middleware) Close() error {
 	return nil
 }
 
-// Store returns the store sessions are kept in.
+// Store returns the store sessions are kept in (nil with cookie storage).
 func (mw *Middleware) Store() Store { return mw.store }
 
 // Handler wraps next: every request gets a *SessionManager, reachable with
@@ -88,8 +98,18 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		m := &SessionManager{mw: mw, ctx: r.Context()}
 		m.w.ResponseWriter, m.w.m = w, m
-		if err := m.load(r); err != nil {
+		load := m.load
+		if mw.cookies != nil {
+			load = m.loadCookie
+		}
+		if err := load(r); err != nil {
 			mw.fail(w, r, err)
+			return
+		}
+		if lc := mw.cfg.logout; lc != nil && m.found && lc.isLogout(r) {
+			m.req = r
+			m.logout(&m.w, r)
+			m.finish()
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), mw.ctxKey, m))

@@ -71,6 +71,13 @@ type config struct {
 	fallbacks     [][]byte
 	lookup        keyLookup
 	renewAfter    time.Duration // 0: no auto-renewal
+	renewSet      bool          // WithAutoRenew was given
+	rolling       time.Duration
+	absolute      time.Duration
+	cookieStorage bool
+	cookieChunks  int
+	revocations   Store
+	logout        *logoutConfig
 	renewGrace    time.Duration
 	stripForward  bool
 }
@@ -86,6 +93,7 @@ func defaultConfig() config {
 		sameSite:      DefaultSameSite,
 		path:          DefaultPath,
 		renewGrace:    DefaultRenewGrace,
+		cookieChunks:  DefaultCookieChunks,
 	}
 }
 
@@ -187,7 +195,7 @@ func WithAutoRenew(after time.Duration) Option {
 		if after < 0 {
 			return fmt.Errorf("sessionmw: WithAutoRenew: negative duration %v", after)
 		}
-		c.renewAfter = after
+		c.renewAfter, c.renewSet = after, true
 		return nil
 	}
 }
@@ -376,6 +384,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithSecure(true)", c.cookieName)
 	case c.sameSite == http.SameSiteNoneMode && !c.secure:
 		return fmt.Errorf("sessionmw: WithSameSite: SameSite=None needs WithSecure(true); browsers drop such cookies")
+	case c.cookieStorage && c.lookup.source != fromCookie:
+		return fmt.Errorf("sessionmw: WithCookieStorage: needs a cookie KeyLookup, not %q", c.lookup)
+	case c.cookieStorage && c.store != nil:
+		return fmt.Errorf("sessionmw: WithCookieStorage: cannot be combined with WithStore (the cookie is the store)")
 	case c.partitioned && !c.secure:
 		return fmt.Errorf("sessionmw: WithPartitioned: Partitioned needs WithSecure(true)")
 	}

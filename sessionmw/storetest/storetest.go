@@ -58,7 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
 const hour = time.Hour
 
 func meta(n int64) sessionmw.Meta {
-	return sessionmw.Meta{Created: n, Issued: n + 1, Saved: n + 2}
+	return sessionmw.Meta{Created: n, Issued: n + 1, Saved: n + 2, Successor: fmt.Sprintf("succ-%d", n)}
 }
 
 func mustSave(t *testing.T, s sessionmw.Store, id string, u sessionmw.Update, ttl time.Duration) {

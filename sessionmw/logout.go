@@ -1,0 +1,152 @@
+package sessionmw
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Logout, as Kong's session plugin does it: a request whose method is one
+// of the logout methods, that carries a session, and that has the logout
+// argument in its query string or its form-encoded body, destroys the
+// session (server side, or through the revocation store in cookie
+// storage), expires its cookies, and is answered 200 without reaching the
+// next handler.
+
+// Defaults of the logout options (Kong's).
+const (
+	// DefaultLogoutArg is the query and form argument that asks for logout.
+	DefaultLogoutArg = "session_logout"
+	// MaxLogoutBody is how much of a form body is read to look for the
+	// logout argument. A larger body is not a logout request; it reaches
+	// the next handler whole, unread.
+	MaxLogoutBody = 64 << 10
+)
+
+// DefaultLogoutMethods are the methods that may log out.
+var DefaultLogoutMethods = []string{http.MethodPost, http.MethodDelete}
+
+type logoutConfig struct {
+	methods  []string
+	queryArg string
+	postArg  string
+}
+
+func (c *config) enableLogout() *logoutConfig {
+	if c.logout == nil {
+		c.logout = &logoutConfig{methods: DefaultLogoutMethods, queryArg: DefaultLogoutArg, postArg: DefaultLogoutArg}
+	}
+	return c.logout
+}
+
+// WithLogout turns on logout handling with Kong's defaults: methods POST
+// and DELETE, argument "session_logout" in the query or the form body.
+func WithLogout() Option {
+	return func(c *config) error { c.enableLogout(); return nil }
+}
+
+// WithLogoutMethods sets the methods that may log out (Kong's
+// logout_methods; GET, POST and DELETE are allowed) and turns logout on.
+func WithLogoutMethods(methods ...string) Option {
+	return func(c *config) error {
+		if len(methods) == 0 {
+			return fmt.Errorf("sessionmw: WithLogoutMethods: no methods")
+		}
+		var ms []string
+		for _, m := range methods {
+			switch up := strings.ToUpper(m); up {
+			case http.MethodGet, http.MethodPost, http.MethodDelete:
+				ms = append(ms, up)
+			default:
+				return fmt.Errorf("sessionmw: WithLogoutMethods: %q is not GET, POST or DELETE", m)
+			}
+		}
+		c.enableLogout().methods = ms
+		return nil
+	}
+}
+
+// WithLogoutQueryArg sets the query argument that asks for logout (Kong's
+// logout_query_arg; "" disables the query channel) and turns logout on.
+func WithLogoutQueryArg(name string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(name, "&=#? ") {
+			return fmt.Errorf("sessionmw: WithLogoutQueryArg: invalid name %q", name)
+		}
+		c.enableLogout().queryArg = name
+		return nil
+	}
+}
+
+// WithLogoutPostArg sets the form-body argument that asks for logout
+// (Kong's logout_post_arg; "" disables the body channel) and turns logout
+// on. At most MaxLogoutBody bytes of an
+// application/x-www-form-urlencoded body are read, and the next handler
+// still receives the whole body when the request is not a logout.
+func WithLogoutPostArg(name string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(name, "&=#? ") {
+			return fmt.Errorf("sessionmw: WithLogoutPostArg: invalid name %q", name)
+		}
+		c.enableLogout().postArg = name
+		return nil
+	}
+}
+
+// isLogout reports whether r asks to log out. It may replace r.Body with
+// an equivalent reader when it had to look into the body.
+func (lc *logoutConfig) isLogout(r *http.Request) bool {
+	ok := false
+	for _, m := range lc.methods {
+		if r.Method == m {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return false
+	}
+	if lc.queryArg != "" && r.URL.RawQuery != "" && r.URL.Query().Has(lc.queryArg) {
+		return true
+	}
+	if lc.postArg == "" || r.Body == nil || r.Body == http.NoBody {
+		return false
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		return false
+	}
+	if r.ContentLength > MaxLogoutBody {
+		return false // too large to be a logout form; leave it unread
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxLogoutBody+1))
+	// Whatever was read goes back in front of the rest of the body.
+	r.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), closer: r.Body}
+	if err != nil || len(buf) > MaxLogoutBody {
+		return false
+	}
+	form, err := url.ParseQuery(string(buf))
+	return err == nil && form.Has(lc.postArg)
+}
+
+type replayBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *replayBody) Close() error { return b.closer.Close() }
+
+// logout destroys the session and answers the request.
+func (m *SessionManager) logout(w http.ResponseWriter, r *http.Request) {
+	if err := m.Destroy(); err != nil {
+		m.mw.fail(w, r, err)
+		return
+	}
+	m.mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session logged out", slog.String("method", r.Method))
+	m.w.WriteHeader(http.StatusOK)
+}
