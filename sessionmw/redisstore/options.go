@@ -1,0 +1,109 @@
+package redisstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults of the options.
+const (
+	// DefaultPrefix is put before every session id to form its Redis key.
+	// Change it with WithPrefix to run several applications on one
+	// database without their sessions meeting.
+	DefaultPrefix = "sessionmw:"
+
+	// DefaultTimeout bounds every Load, Save and Delete (and, in New, the
+	// dial and the first PING), on top of the caller's context. A shorter
+	// timeout fails faster when the server is gone (a request then gets the
+	// middleware's 503 sooner); a longer one rides out longer stalls.
+	DefaultTimeout = 2 * time.Second
+)
+
+// Option configures a Store. Options are validated by the constructor,
+// which reports the first invalid one by name.
+type Option func(*config) error
+
+type config struct {
+	prefix   string
+	timeout  time.Duration
+	cacheTTL time.Duration // 0: client-side caching off
+	codec    Codec
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{prefix: DefaultPrefix, timeout: DefaultTimeout, codec: GobCodec{}}
+	for _, o := range opts {
+		if o == nil {
+			return c, errors.New("sessionmw: redisstore: nil Option")
+		}
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// WithPrefix sets the prefix of every session's key (default
+// DefaultPrefix). An empty prefix stores sessions under their bare ids,
+// which is only safe in a database that holds nothing else.
+func WithPrefix(prefix string) Option {
+	return func(c *config) error {
+		c.prefix = prefix
+		return nil
+	}
+}
+
+// WithTimeout sets the per-operation timeout (default DefaultTimeout). Each
+// Load, Save and Delete runs under context.WithTimeout(ctx, d), so it
+// returns within d even if the server hangs, with an error wrapping
+// sessionmw.ErrStoreUnavailable. d must be positive.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("sessionmw: redisstore: WithTimeout: non-positive duration %v", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithClientCache turns on client-side caching of loads (default off): a
+// Load is answered from a copy kept in this process for at most ttl (and
+// never past the key's own expiry) when the copy is still valid.
+//
+// It relies on server-assisted client-side caching: the client speaks RESP3
+// and opts in to CLIENT TRACKING for each cached read, and the server pushes
+// an invalidation as soon as any client changes or deletes the key, so
+// another instance's Save is seen by this one's next Load once that push
+// has arrived (typically well under a millisecond later). A Load that
+// follows a Save or Delete through the same Store always goes to the server
+// for a short while, so a Store reads its own writes. Caching needs Redis 6
+// or later, or Valkey, and costs memory in this process (up to valkey-go's
+// DefaultCacheBytes per connection).
+//
+// With NewFromClient the client must have been created with caching
+// enabled (ClientOption.DisableCache false); otherwise loads silently go to
+// the server every time. ttl must be positive.
+func WithClientCache(ttl time.Duration) Option {
+	return func(c *config) error {
+		if ttl <= 0 {
+			return fmt.Errorf("sessionmw: redisstore: WithClientCache: non-positive TTL %v", ttl)
+		}
+		c.cacheTTL = ttl
+		return nil
+	}
+}
+
+// WithCodec sets how values are turned into bytes (default GobCodec, which
+// keeps Go types). Changing the codec of a store that already holds
+// sessions makes their values undecodable: Load then returns an error.
+func WithCodec(codec Codec) Option {
+	return func(c *config) error {
+		if codec == nil {
+			return errors.New("sessionmw: redisstore: WithCodec: nil Codec")
+		}
+		c.codec = codec
+		return nil
+	}
+}

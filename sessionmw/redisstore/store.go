@@ -1,0 +1,340 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/sessionmw/go/sessionmw"
+)
+
+// Store is a sessionmw.Store that keeps each session in one Redis (or
+// Valkey) hash. It is safe for concurrent use. Create it with New,
+// NewCluster or NewFromClient, and Close it when done.
+type Store struct {
+	client   valkey.Client
+	own      bool   // the Store created client and closes it
+	addr     string // server address(es) for error messages, never a URL
+	prefix   string
+	timeout  time.Duration
+	cacheTTL time.Duration
+	codec    Codec
+	recent   *recentWrites // nil without client-side caching
+	closed   atomic.Bool
+}
+
+var _ sessionmw.Store = (*Store)(nil)
+
+// New connects to the server named by rawURL and checks that it answers.
+//
+// rawURL is a redis:// (or rediss:// for TLS) URL as understood by
+// valkey.ParseURL, for example
+//
+//	redis://user:password@localhost:6379/0
+//	rediss://:password@cache.example.com:6380/2?dial_timeout=1s
+//	redis://node1:6379?addr=node2:6379&addr=node3:6379   (a cluster)
+//
+// ctx bounds the initial PING; the dial is bounded by the URL's
+// dial_timeout or else by the per-operation timeout. Errors never contain
+// the password. A server that cannot be reached gives an error wrapping
+// sessionmw.ErrStoreUnavailable.
+func New(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	copt, err := valkey.ParseURL(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // *url.Error repeats the whole URL, password included
+		}
+		return nil, fmt.Errorf("sessionmw: redisstore: New: invalid URL %s: %v", redactURL(rawURL), err)
+	}
+	if cfg.cacheTTL > 0 && copt.DisableCache {
+		return nil, errors.New("sessionmw: redisstore: WithClientCache: the URL turns client-side caching off (client_cache=0)")
+	}
+	return open(ctx, "New", copt, cfg, false)
+}
+
+// NewCluster connects to the Redis Cluster that the nodes at addrs
+// (host:port, one or more) belong to, discovering the other nodes, and
+// checks that it answers. Each session is one key, so it lives on one node
+// and every operation on it is atomic. For a password or TLS, use New with
+// a URL listing the nodes, or NewFromClient.
+func NewCluster(ctx context.Context, addrs []string, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("sessionmw: redisstore: NewCluster: no addresses")
+	}
+	return open(ctx, "NewCluster", valkey.ClientOption{InitAddress: slices.Clone(addrs)}, cfg, true)
+}
+
+// NewFromClient returns a Store that uses client, which the caller keeps
+// owning: Close does not close it. Use it to share one client between
+// several stores or with the rest of the application, or to configure the
+// client in ways the options do not offer.
+//
+// NewFromClient has no error result, so it panics if client is nil or an
+// option is invalid (a programming error); New and NewCluster return those
+// errors instead.
+func NewFromClient(client valkey.Client, opts ...Option) *Store {
+	if client == nil {
+		panic("sessionmw: redisstore: NewFromClient: nil client")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		panic(err)
+	}
+	addrs := slices.Sorted(maps.Keys(client.Nodes()))
+	return newStore(client, false, strings.Join(addrs, ","), cfg)
+}
+
+func open(ctx context.Context, op string, copt valkey.ClientOption, cfg config, cluster bool) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sessionmw: redisstore: %s: %w", op, err)
+	}
+	copt.DisableCache = cfg.cacheTTL == 0
+	if copt.Dialer.Timeout == 0 {
+		copt.Dialer.Timeout = cfg.timeout
+	}
+	if copt.ClientName == "" {
+		copt.ClientName = "sessionmw"
+	}
+	addr := strings.Join(copt.InitAddress, ",")
+	client, err := valkey.NewClient(copt)
+	if err != nil {
+		var verr *valkey.ValkeyError
+		if errors.As(err, &verr) {
+			// The server answered, and refused (a wrong password, say).
+			return nil, fmt.Errorf("sessionmw: redisstore: %s: connect to %s: %w", op, addr, err)
+		}
+		return nil, fmt.Errorf("sessionmw: redisstore: %s: connect to %s: %w: %w", op, addr, sessionmw.ErrStoreUnavailable, err)
+	}
+	if cluster && client.Mode() != valkey.ClientModeCluster {
+		client.Close()
+		return nil, fmt.Errorf("sessionmw: redisstore: %s: %s is not a Redis Cluster (use New)", op, addr)
+	}
+	s := newStore(client, true, addr, cfg)
+	pctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := client.Do(pctx, client.B().Ping().Build()).Error(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("sessionmw: redisstore: %s: ping %s: %w: %w", op, addr, sessionmw.ErrStoreUnavailable, err)
+	}
+	return s, nil
+}
+
+func newStore(client valkey.Client, own bool, addr string, cfg config) *Store {
+	s := &Store{
+		client:   client,
+		own:      own,
+		addr:     addr,
+		prefix:   cfg.prefix,
+		timeout:  cfg.timeout,
+		cacheTTL: cfg.cacheTTL,
+		codec:    cfg.codec,
+	}
+	if s.cacheTTL > 0 {
+		s.recent = newRecentWrites(ownWriteWindow, time.Now())
+	}
+	return s
+}
+
+// redactURL returns rawURL without its password, or a placeholder if it
+// does not even parse.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return strconv.Quote(u.Redacted())
+}
+
+// Close stops the Store: later calls return an error wrapping
+// sessionmw.ErrStoreClosed. It closes the client if New or NewCluster
+// created it, and leaves a client given to NewFromClient open. Close is
+// idempotent and always returns nil.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.own {
+		s.client.Close()
+	}
+	return nil
+}
+
+// Load implements sessionmw.Store. It reads the session's hash with one
+// HGETALL, from the client-side cache when WithClientCache is on.
+func (s *Store) Load(ctx context.Context, id string) (*sessionmw.Record, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("%s: %w", s.where("load", id), sessionmw.ErrStoreClosed)
+	}
+	octx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	key := s.prefix + id
+	var res valkey.ValkeyResult
+	if s.recent != nil && !s.recent.contains(id) {
+		res = s.client.DoCache(octx, s.client.B().Hgetall().Key(key).Cache(), s.cacheTTL)
+	} else {
+		res = s.client.Do(octx, s.client.B().Hgetall().Key(key).Build())
+	}
+	if err := res.Error(); err != nil {
+		return nil, s.opError(ctx, "load", id, err)
+	}
+	fields, err := res.AsStrMap()
+	if err != nil {
+		return nil, fmt.Errorf("%s: unexpected reply: %w", s.where("load", id), err)
+	}
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	rec, err := s.decode(fields)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.where("load", id), err)
+	}
+	return rec, nil
+}
+
+func (s *Store) decode(fields map[string]string) (*sessionmw.Record, error) {
+	rec := &sessionmw.Record{Values: make([]sessionmw.Entry, 0, len(fields))}
+	for f, raw := range fields {
+		var err error
+		switch f {
+		case fieldCreated:
+			rec.Meta.Created, err = strconv.ParseInt(raw, 10, 64)
+		case fieldIssued:
+			rec.Meta.Issued, err = strconv.ParseInt(raw, 10, 64)
+		case fieldSaved:
+			rec.Meta.Saved, err = strconv.ParseInt(raw, 10, 64)
+		case fieldSucc:
+			rec.Meta.Successor = raw
+		default:
+			key, ok := strings.CutPrefix(f, valuePrefix)
+			if !ok {
+				continue // a reserved field of a later version
+			}
+			var v any
+			if v, err = s.codec.Decode([]byte(raw)); err != nil {
+				return nil, fmt.Errorf("decode value %q: %w", key, err)
+			}
+			rec.Values = append(rec.Values, sessionmw.Entry{Key: key, Value: v})
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode field %q: %w", f, err)
+		}
+	}
+	slices.SortFunc(rec.Values, func(a, b sessionmw.Entry) int { return cmp.Compare(a.Key, b.Key) })
+	return rec, nil
+}
+
+// Save implements sessionmw.Store. It encodes u's values, then applies u
+// and the TTL to the session's hash in one atomic Lua script (see the
+// package documentation). A delta on a missing session returns an error
+// wrapping sessionmw.ErrNotFound and creates nothing. A TTL under a
+// millisecond is rounded up to one; a TTL that is not positive is an
+// error.
+func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl time.Duration) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrStoreClosed)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("%s: non-positive TTL %v", s.where("save", id), ttl)
+	}
+	ms := ttl.Milliseconds()
+	if time.Duration(ms)*time.Millisecond < ttl {
+		ms++ // round up: PEXPIRE 0 would delete the key
+	}
+
+	args := make([]string, 3, 3+len(u.Delete)+2*len(u.Set)+8)
+	args[0] = "0"
+	if u.Replace {
+		args[0] = "1"
+	}
+	args[1] = strconv.FormatInt(ms, 10)
+	ndel := 0
+	if !u.Replace { // a replaced hash has nothing to delete
+		for _, k := range u.Delete {
+			args = append(args, valuePrefix+k)
+			ndel++
+		}
+	}
+	args[2] = strconv.Itoa(ndel)
+	for _, e := range u.Set {
+		if slices.Contains(u.Delete, e.Key) {
+			continue // as in sessionmw.Merge, a deletion wins
+		}
+		b, err := s.codec.Encode(e.Value)
+		if err != nil {
+			return fmt.Errorf("%s: encode value %q: %w", s.where("save", id), e.Key, err)
+		}
+		args = append(args, valuePrefix+e.Key, string(b))
+	}
+	args = append(args,
+		fieldCreated, strconv.FormatInt(u.Meta.Created, 10),
+		fieldIssued, strconv.FormatInt(u.Meta.Issued, 10),
+		fieldSaved, strconv.FormatInt(u.Meta.Saved, 10),
+		fieldSucc, u.Meta.Successor, // always written: Meta replaces the old one
+	)
+
+	s.markWrite(id)
+	defer s.markWrite(id) // the window starts again once the write is done
+	octx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	res := saveScript.Exec(octx, s.client, []string{s.prefix + id}, args)
+	if err := res.Error(); err != nil {
+		return s.opError(ctx, "save", id, err)
+	}
+	n, err := res.AsInt64()
+	if err != nil {
+		return fmt.Errorf("%s: unexpected reply: %w", s.where("save", id), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
+	}
+	return nil
+}
+
+// Delete implements sessionmw.Store with one DEL.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%s: %w", s.where("delete", id), sessionmw.ErrStoreClosed)
+	}
+	s.markWrite(id)
+	defer s.markWrite(id)
+	octx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.client.Do(octx, s.client.B().Del().Key(s.prefix+id).Build()).Error(); err != nil {
+		return s.opError(ctx, "delete", id, err)
+	}
+	return nil
+}
+
+// markWrite makes this Store's Loads of id bypass the client-side cache for
+// a while (see ownWriteWindow).
+func (s *Store) markWrite(id string) {
+	if s.recent != nil {
+		s.recent.add(id)
+	}
+}
+
+// where names an operation on a session for an error message: the
+// operation, a fingerprint of the id (never the id) and the server.
+func (s *Store) where(op, id string) string {
+	return fmt.Sprintf("sessionmw: redisstore: %s session %s on %s", op, fingerprint(id), s.addr)
+}
