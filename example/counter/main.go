@@ -4,6 +4,7 @@
 //
 //	go run ./example/counter                      # http://127.0.0.1:8000/session_test
 //	go run ./example/counter -store ristretto -addr 127.0.0.1:9000
+//	go run ./example/counter -store redis -redis-url redis://127.0.0.1:6379/0
 //
 // GET /healthz answers "ok"; health checks send X-Skip-Session and get no
 // session. POST /logout ends the session.
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/redisstore"
 )
 
 func main() {
@@ -37,8 +39,9 @@ func main() {
 }
 
 type options struct {
-	addr, secret, store string
-	secure, verbose     bool
+	addr, secret, store, redisURL string
+	secure, verbose               bool
+	redisCache                    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -47,7 +50,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&o.secret, "secret", os.Getenv("SESSION_SECRET"), "secret key, at least 32 bytes (default: $SESSION_SECRET, else random)")
-	fs.StringVar(&o.store, "store", "memory", "session store: memory or ristretto")
+	fs.StringVar(&o.store, "store", "memory", "session store: memory, ristretto or redis")
+	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis/Valkey URL for -store redis")
+	fs.DurationVar(&o.redisCache, "redis-cache", 0, "client-side cache TTL for -store redis (0: off)")
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -75,7 +80,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		rand.Read(secret)
 		logger.Warn("no -secret or SESSION_SECRET: using a random key; sessions end when the process restarts")
 	}
-	store, closeStore, err := openStore(o.store)
+	store, closeStore, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -122,8 +127,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	return nil
 }
 
-func openStore(name string) (sessionmw.Store, func(), error) {
-	switch name {
+func openStore(ctx context.Context, o options) (sessionmw.Store, func(), error) {
+	switch o.store {
 	case "memory":
 		s := sessionmw.NewMemoryIO()
 		return s, func() { s.Close() }, nil
@@ -133,8 +138,18 @@ func openStore(name string) (sessionmw.Store, func(), error) {
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
+	case "redis":
+		var opts []redisstore.Option
+		if o.redisCache > 0 {
+			opts = append(opts, redisstore.WithClientCache(o.redisCache))
+		}
+		s, err := redisstore.New(ctx, o.redisURL, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("-store %q: want memory or ristretto", name)
+	return nil, nil, fmt.Errorf("-store %q: want memory, ristretto or redis", o.store)
 }
 
 func newMux(logger *slog.Logger) *http.ServeMux {

@@ -7,16 +7,35 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"sync"
 	"testing"
 )
 
 // startCounter runs the example on a free port and returns its base URL.
-func startCounter(t *testing.T, args ...string) (string, *bytes.Buffer) {
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startCounter(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	args = append([]string{"-addr", "127.0.0.1:0", "-secret", "an example secret of at least 32 bytes!!", "-v"}, args...)
 	go func() { errc <- run(ctx, args, logs, ready) }()
 	var addr string

@@ -1,0 +1,72 @@
+package redisstore_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sessionmw/go/internal/redistest"
+	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/config"
+	"github.com/sessionmw/go/sessionmw/redisstore"
+)
+
+// TestSeedYAMLOnValkeyStorage loads the seed's YAML, whose storage is
+// "ValkeySessionStorage", against a real redis-server registered under
+// that name, and checks that sessions land in Redis.
+func TestSeedYAMLOnValkeyStorage(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := redisstore.New(context.Background(), srv.URL(), redisstore.WithPrefix("yaml:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := redisstore.Register(s); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, n := range redisstore.StorageNames {
+			sessionmw.UnregisterStorage(n)
+		}
+	}()
+	if err := redisstore.Register(s); err == nil {
+		t.Fatal("registering the names twice succeeded")
+	}
+	doc := `
+middlewares:
+  LoadSessionMiddleware:
+    use: plugins.session.middlewares.LoadSessionMiddleware
+    config:
+      storage: "ValkeySessionStorage"
+      keyLookup: "cookie:session_id"
+      cookieHTTPOnly: true
+      cookieSecure: false
+      cookieSameSite: "Lax"
+      cookieExpiration: 2h
+      disableAutoRenew: false
+      autoRenewAfter: 30m
+      disableSessionForward: false
+`
+	mws, err := config.Load([]byte(doc), config.Options{Secret: []byte(strings.Repeat("k", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mws.Close()
+	h, _ := mws.Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sessionmw.FromRequest(r).GetSession().Set("user_id", 7)
+	}), "LoadSessionMiddleware")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if !strings.HasPrefix(rec.Header().Get("Set-Cookie"), "session_id=") {
+		t.Fatalf("Set-Cookie %q", rec.Header().Get("Set-Cookie"))
+	}
+	keys := srv.CLI("--scan", "--pattern", "yaml:*")
+	if strings.Count(strings.TrimSpace(keys), "\n") != 0 || !strings.HasPrefix(keys, "yaml:") {
+		t.Fatalf("keys in Redis: %q, want one session", keys)
+	}
+	if ttl := strings.TrimSpace(srv.CLI("PTTL", strings.TrimSpace(keys))); ttl == "-1" || strings.HasPrefix(ttl, "-") || ttl == "0" {
+		t.Fatalf("PTTL %s: the session has no expiry", ttl)
+	}
+}
