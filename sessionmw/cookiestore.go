@@ -96,9 +96,15 @@ type cookieCodec struct {
 }
 
 func newCookieCodec(chunks int, keys ...[]byte) (*cookieCodec, error) {
+	return newCookieCodecInfo(cookieInfo, chunks, keys...)
+}
+
+// newCookieCodecInfo derives its keys with the given HKDF info, so that
+// tokens of different purposes never open with each other's keys.
+func newCookieCodecInfo(info string, chunks int, keys ...[]byte) (*cookieCodec, error) {
 	cc := &cookieCodec{chunks: chunks, codec: GobCodec{}}
 	for _, k := range keys {
-		dk, err := hkdf.Key(sha256.New, k, nil, cookieInfo, 32)
+		dk, err := hkdf.Key(sha256.New, k, nil, info, 32)
 		if err != nil {
 			return nil, fmt.Errorf("sessionmw: deriving the cookie key: %w", err)
 		}
@@ -136,6 +142,13 @@ func (cc *cookieCodec) seal(name, id string, meta Meta, values []Entry) ([]strin
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Created))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Issued))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Saved))
+	for _, f := range []string{meta.Subject, meta.Credential, meta.Audience, meta.Remember} {
+		p = appendString(p, f)
+	}
+	p = binary.AppendUvarint(p, uint64(len(meta.Groups)))
+	for _, g := range meta.Groups {
+		p = appendString(p, g)
+	}
 	p = binary.AppendUvarint(p, uint64(len(values)))
 	for _, e := range values {
 		v, err := cc.codec.Encode(e.Value)
@@ -237,6 +250,26 @@ func (cc *cookieCodec) parse(p []byte) (string, *Record, error) {
 		Saved:   int64(binary.BigEndian.Uint64(p[33:])),
 	}}
 	p = p[41:]
+	for _, f := range []*string{&rec.Meta.Subject, &rec.Meta.Credential, &rec.Meta.Audience, &rec.Meta.Remember} {
+		v, rest, ok := lengthPrefixed(p)
+		if !ok {
+			return "", nil, fmt.Errorf("%w: truncated identity", errBadCookie)
+		}
+		*f, p = string(v), rest
+	}
+	ng, w := binary.Uvarint(p)
+	if w <= 0 || ng > uint64(len(p)) {
+		return "", nil, fmt.Errorf("%w: bad group count", errBadCookie)
+	}
+	p = p[w:]
+	for range ng {
+		g, rest, ok := lengthPrefixed(p)
+		if !ok {
+			return "", nil, fmt.Errorf("%w: truncated group", errBadCookie)
+		}
+		rec.Meta.Groups = append(rec.Meta.Groups, string(g))
+		p = rest
+	}
 	n, w := binary.Uvarint(p)
 	if w <= 0 || n > uint64(len(p)) {
 		return "", nil, fmt.Errorf("%w: bad entry count", errBadCookie)
@@ -260,6 +293,11 @@ func (cc *cookieCodec) parse(p []byte) (string, *Record, error) {
 		p = rest
 	}
 	return u.String(), rec, nil
+}
+
+func appendString(p []byte, s string) []byte {
+	p = binary.AppendUvarint(p, uint64(len(s)))
+	return append(p, s...)
 }
 
 func lengthPrefixed(p []byte) (field, rest []byte, ok bool) {
@@ -288,7 +326,11 @@ func (m *SessionManager) loadCookie(r *http.Request) error {
 		return nil
 	}
 	now := time.Now().UnixNano()
-	if why := mw.expired(rec.Meta, now); why != "" {
+	why := mw.expired(rec.Meta, now)
+	if why == "" && rec.Meta.Audience != mw.cfg.audience {
+		why = "another audience"
+	}
+	if why != "" {
 		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; starting a fresh session",
 			slog.String("reason", why), slog.Any("session", fingerprint(id)))
 		return nil
@@ -331,6 +373,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 		meta.Issued = now
 	}
 	meta.Saved = now
+	meta.Audience = mw.cfg.audience
 	if mw.recordTTL(meta, now) <= 0 {
 		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",
 			slog.Any("session", fingerprint(m.id)))
@@ -343,7 +386,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	}
 	if m.oldID != "" && m.explicitRenew {
 		// RenewID: the pre-renewal cookie must stop working.
-		if err := mw.revoke(m.ctx, m.oldID, m.meta, now); err != nil {
+		if err := mw.revoke(m.ctx, m.oldID, mw.sessionRevocationTTL(m.meta, now)); err != nil {
 			return err
 		}
 	}
@@ -359,7 +402,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	for i := len(vals) + 1; i <= m.chunksSeen; i++ {
 		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i), "", -1)
 	}
-	return nil
+	return m.afterSaveLocked(h)
 }
 
 // expireCookies clears every session cookie the request carried.
@@ -388,19 +431,22 @@ func (mw *Middleware) chunksPresent(r *http.Request) int {
 
 func revocationKey(id string) string { return "revoked:" + id }
 
-// revoke lists id in the revocation store until the cookie that carried it
-// would have expired anyway.
-func (mw *Middleware) revoke(ctx context.Context, id string, meta Meta, now int64) error {
-	if mw.cfg.revocations == nil || id == "" {
-		return nil
-	}
-	ttl := mw.recordTTL(meta, now)
+// sessionRevocationTTL is how long a revoked cookie session could still
+// have been valid.
+func (mw *Middleware) sessionRevocationTTL(meta Meta, now int64) time.Duration {
 	if meta.Saved == 0 {
-		ttl = mw.ttl
+		return mw.ttl
 	}
-	if ttl <= 0 {
+	return mw.recordTTL(meta, now)
+}
+
+// revoke lists id in the revocation store for ttl (until the cookie that
+// carried it would have expired anyway).
+func (mw *Middleware) revoke(ctx context.Context, id string, ttl time.Duration) error {
+	if mw.cfg.revocations == nil || id == "" || ttl <= 0 {
 		return nil
 	}
+	now := time.Now().UnixNano()
 	err := mw.cfg.revocations.Save(ctx, revocationKey(id), Update{Replace: true, Meta: Meta{Created: now}}, ttl+mw.cfg.touchInterval)
 	if err != nil {
 		return fmt.Errorf("sessionmw: revoke session %s: %w", fingerprint(id), err)

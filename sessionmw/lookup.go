@@ -77,7 +77,7 @@ func WithKeyLookup(spec string) Option {
 		}
 		c.lookup = k
 		if k.source == fromCookie {
-			c.cookieName = k.name
+			c.cookieName, c.cookieSet = k.name, true
 		}
 		return nil
 	}

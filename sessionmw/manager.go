@@ -22,22 +22,29 @@ type SessionManager struct {
 	session  Session
 	inactive bool
 
-	mu            sync.Mutex
-	id            string // current id; "" until one is needed
-	stored        bool   // the store holds a record under id (as of load)
-	meta          Meta   // metadata as loaded
-	oldID         string // id replaced by RenewID, deleted after the save
-	renew         bool   // save the whole session under a new id
-	touch         bool   // refresh expiry although nothing changed
-	reissue       bool   // send the cookie again (signed with a fallback key)
-	hadCookie     bool   // the request carried a session cookie
-	expire        bool   // send an expired cookie (after Destroy)
-	viaOld        bool   // loaded through a renewed id's successor link
-	graceOld      bool   // keep oldID readable for the renew grace, not delete it
-	explicitRenew bool   // RenewID was called (cookie storage revokes the old id)
-	chunksSeen    int    // cookie storage: chunk cookies the request carried
-	found         bool   // the request's credential led to a live session
-	committed     bool
+	mu             sync.Mutex
+	id             string // current id; "" until one is needed
+	stored         bool   // the store holds a record under id (as of load)
+	meta           Meta   // metadata as loaded
+	oldID          string // id replaced by RenewID, deleted after the save
+	renew          bool   // save the whole session under a new id
+	touch          bool   // refresh expiry although nothing changed
+	reissue        bool   // send the cookie again (signed with a fallback key)
+	hadCookie      bool   // the request carried a session cookie
+	expire         bool   // send an expired cookie (after Destroy)
+	viaOld         bool   // loaded through a renewed id's successor link
+	graceOld       bool   // keep oldID readable for the renew grace, not delete it
+	explicitRenew  bool   // RenewID was called (cookie storage revokes the old id)
+	chunksSeen     int    // cookie storage: chunk cookies the request carried
+	found          bool   // the request's credential led to a live session
+	loggedIn       bool   // Login was called
+	restored       bool   // restored from a remember-me token
+	rememberID     string // the token the request carried (valid), if any
+	rememberMeta   Meta
+	hadRemember    bool // the request carried a remember cookie
+	expireRemember bool
+	oldRemember    string // token replaced by a new Login
+	committed      bool
 }
 
 // GetSession returns the session's data (authx_extra's get_session()).
@@ -114,7 +121,7 @@ func (m *SessionManager) Destroy() error {
 		}
 		var err error
 		if m.mw.cookies != nil {
-			err = m.mw.revoke(m.ctx, id, m.meta, now)
+			err = m.mw.revoke(m.ctx, id, m.mw.sessionRevocationTTL(m.meta, now))
 		} else {
 			err = m.mw.store.Delete(m.ctx, id)
 		}
@@ -122,7 +129,15 @@ func (m *SessionManager) Destroy() error {
 			return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 		}
 	}
+	if err := m.revokeRememberLocked(m.meta.Remember, m.rememberID, m.oldRemember); err != nil {
+		return err
+	}
+	if m.hadRemember {
+		m.expireRemember = true
+	}
 	m.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(m.id)))
+	m.meta, m.rememberID, m.rememberMeta, m.oldRemember = Meta{}, "", Meta{}, ""
+	m.loggedIn, m.restored = false, false
 	m.session.reset()
 	m.id, m.oldID = "", ""
 	m.stored, m.renew, m.touch, m.reissue, m.graceOld = false, false, false, false, false
@@ -175,6 +190,9 @@ func (m *SessionManager) load(r *http.Request) error {
 	why := "not found"
 	if rec != nil {
 		why = mw.expired(rec.Meta, now)
+		if why == "" && rec.Meta.Audience != mw.cfg.audience {
+			why = "another audience"
+		}
 	}
 	if why != "" {
 		// Expired or unknown: never adopt the id, even though it is signed.
@@ -208,6 +226,7 @@ func (m *SessionManager) commit() error {
 	if vary := mw.cfg.lookup.varyOn(); vary != "" && (m.hadCookie || m.stored) {
 		h.Add("Vary", vary)
 	}
+	defer m.finishHeadersLocked(h)
 	dirty := m.session.Modified()
 	if mw.cookies != nil {
 		switch {
@@ -249,6 +268,7 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	}
 	meta.Saved = now
 	meta.Successor = ""
+	meta.Audience = mw.cfg.audience
 	ttl := mw.recordTTL(meta, now)
 	if ttl <= 0 {
 		// Past its absolute timeout: the session is over, whatever changed.
@@ -294,10 +314,51 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 			return fmt.Errorf("sessionmw: delete renewed session %s: %w", fingerprint(old), err)
 		}
 	}
-	if h != nil {
-		return m.setCookieLocked(h)
+	if h == nil {
+		return nil
 	}
+	if err := m.setCookieLocked(h); err != nil {
+		return err
+	}
+	return m.afterSaveLocked(h)
+}
+
+// afterSaveLocked finishes a save that went out with the response:
+// remember-me cookies, the per-subject cap, response headers.
+func (m *SessionManager) afterSaveLocked(h http.Header) error {
+	if m.oldRemember != "" {
+		if err := m.revokeRememberLocked(m.oldRemember); err != nil {
+			return err
+		}
+		m.oldRemember = ""
+	}
+	if m.loggedIn || m.restored {
+		if err := m.issueRememberLocked(h); err != nil {
+			return err
+		}
+		m.expireRemember = false
+	}
+	if m.loggedIn {
+		m.loggedIn = false
+		if err := m.enforceCapLocked(); err != nil {
+			return err
+		}
+	}
+	m.restored = false
 	return nil
+}
+
+// afterLoad runs once the request's session is known: the identity check
+// and the remember-me restore.
+func (m *SessionManager) afterLoad(r *http.Request) error {
+	if m.found {
+		ok, err := m.checkIdentity()
+		if err != nil || ok {
+			return err
+		}
+		m.found = false
+	}
+	return m.tryRemember(r)
 }
 
 func (m *SessionManager) setCookieLocked(h http.Header) error {
@@ -308,6 +369,19 @@ func (m *SessionManager) setCookieLocked(h http.Header) error {
 	m.mw.deliver(h, v, false)
 	m.reissue = false
 	return nil
+}
+
+// finishHeadersLocked adds what goes on every committed response: the
+// remember cookie's expiry after a logout, and the response headers.
+func (m *SessionManager) finishHeadersLocked(h http.Header) {
+	mw := m.mw
+	if m.expireRemember && mw.cfg.remember != nil {
+		mw.setNamedCookie(h, mw.cfg.remember.name, "", -1)
+		m.expireRemember = false
+	}
+	if len(mw.cfg.responseHeaders) > 0 && m.stored {
+		m.sessionHeaders(h, mw.cfg.responseHeaders, m.id, m.meta, time.Now().UnixNano())
+	}
 }
 
 // finish runs after the handler returned.

@@ -40,6 +40,7 @@ type MemoryIO struct {
 	done       chan struct{}
 	closeOnce  sync.Once
 	closed     atomic.Bool
+	subjects   subjectIndex
 }
 
 type memShard struct {
@@ -130,11 +131,24 @@ func (s *MemoryIO) Save(ctx context.Context, id string, u Update, ttl time.Durat
 		s.count.Add(1)
 	}
 	var base *Record
+	oldSubject := ""
+	if ok {
+		oldSubject = old.rec.Meta.Subject
+	}
 	if live {
 		base = old.rec
 	}
 	sh.m[id] = memEntry{rec: Merge(base, u), expires: now + int64(ttl)}
+	s.subjects.move(id, oldSubject, u.Meta.Subject)
 	return nil
+}
+
+// SubjectSessions implements SubjectIndex.
+func (s *MemoryIO) SubjectSessions(ctx context.Context, subject string) ([]SessionInfo, error) {
+	if s.closed.Load() {
+		return nil, ErrStoreClosed
+	}
+	return s.subjects.list(ctx, subject, s.Load)
 }
 
 // Delete implements Store.
@@ -144,9 +158,10 @@ func (s *MemoryIO) Delete(ctx context.Context, id string) error {
 	}
 	sh := s.shard(id)
 	sh.mu.Lock()
-	if _, ok := sh.m[id]; ok {
+	if e, ok := sh.m[id]; ok {
 		delete(sh.m, id)
 		s.count.Add(-1)
+		s.subjects.move(id, e.rec.Meta.Subject, "")
 	}
 	sh.mu.Unlock()
 	return nil
@@ -166,6 +181,7 @@ func (s *MemoryIO) Sweep() {
 			if now >= e.expires {
 				delete(sh.m, id)
 				s.count.Add(-1)
+				s.subjects.move(id, e.rec.Meta.Subject, "")
 			}
 		}
 		sh.mu.Unlock()

@@ -18,6 +18,7 @@ type Middleware struct {
 	ownsStore bool
 	ids       *idCodec
 	cookies   *cookieCodec // cookie storage; nil with a server store
+	remembers *cookieCodec // remember-me tokens; nil without WithRemember
 	ctxKey    any
 	log       *slog.Logger
 	ttl       time.Duration
@@ -39,6 +40,17 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.audience != "" {
+		if !cfg.cookieSet {
+			cfg.cookieName = DefaultCookieName + "-" + cfg.audience
+		}
+		if !cfg.objectSet {
+			cfg.objectName = cfg.audience
+		}
+	}
+	if cfg.kongCookieDefault && cfg.store == nil {
+		cfg.cookieStorage = true
 	}
 	if cfg.lookup.source == fromCookie {
 		cfg.lookup.name = cfg.cookieName
@@ -63,15 +75,26 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	}
 	mw.ids = ids
 	mw.ctxKey = objectKey(cfg.objectName)
+	if cfg.remember != nil {
+		if mw.remembers, err = newCookieCodecInfo(rememberInfo, 1, keys...); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.cookieStorage {
 		if mw.cookies, err = newCookieCodec(cfg.cookieChunks, keys...); err != nil {
 			return nil, err
+		}
+		if cfg.maxPerSubject > 0 {
+			return nil, fmt.Errorf("sessionmw: WithMaxSessionsPerSubject: needs a server store, not cookie storage")
 		}
 		return mw, nil
 	}
 	if mw.store == nil {
 		mw.store = NewMemoryIO()
 		mw.ownsStore = true
+	}
+	if _, ok := mw.store.(SubjectIndex); cfg.maxPerSubject > 0 && !ok {
+		return nil, fmt.Errorf("sessionmw: WithMaxSessionsPerSubject: the store (%T) does not implement SubjectIndex", mw.store)
 	}
 	return mw, nil
 }
@@ -106,7 +129,11 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			mw.fail(w, r, err)
 			return
 		}
-		if lc := mw.cfg.logout; lc != nil && m.found && lc.isLogout(r) {
+		if err := m.afterLoad(r); err != nil {
+			mw.fail(w, r, err)
+			return
+		}
+		if lc := mw.cfg.logout; lc != nil && (m.found || m.restored) && lc.isLogout(r) {
 			m.req = r
 			m.logout(&m.w, r)
 			m.finish()
@@ -115,6 +142,12 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), mw.ctxKey, m))
 		if mw.cfg.stripForward {
 			mw.cfg.lookup.strip(r)
+		}
+		if len(mw.cfg.requestHeaders) > 0 {
+			mw.stripSessionHeaders(r)
+			if m.found || m.restored {
+				m.sessionHeaders(r.Header, mw.cfg.requestHeaders, m.id, m.meta, time.Now().UnixNano())
+			}
 		}
 		m.req = r
 		next.ServeHTTP(&m.w, r)

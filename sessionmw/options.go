@@ -53,33 +53,42 @@ type skipRule struct {
 }
 
 type config struct {
-	store         Store
-	httpOnly      bool
-	secure        bool
-	maxAge        time.Duration
-	idleTimeout   time.Duration
-	touchInterval time.Duration
-	cookieName    string
-	objectName    string
-	skip          []skipRule
-	logger        *slog.Logger
-	sameSite      http.SameSite
-	path          string
-	domain        string
-	partitioned   bool
-	errorHandler  ErrorHandler
-	fallbacks     [][]byte
-	lookup        keyLookup
-	renewAfter    time.Duration // 0: no auto-renewal
-	renewSet      bool          // WithAutoRenew was given
-	rolling       time.Duration
-	absolute      time.Duration
-	cookieStorage bool
-	cookieChunks  int
-	revocations   Store
-	logout        *logoutConfig
-	renewGrace    time.Duration
-	stripForward  bool
+	store                           Store
+	httpOnly                        bool
+	secure                          bool
+	maxAge                          time.Duration
+	idleTimeout                     time.Duration
+	touchInterval                   time.Duration
+	cookieName                      string
+	objectName                      string
+	skip                            []skipRule
+	logger                          *slog.Logger
+	sameSite                        http.SameSite
+	path                            string
+	domain                          string
+	partitioned                     bool
+	errorHandler                    ErrorHandler
+	fallbacks                       [][]byte
+	lookup                          keyLookup
+	renewAfter                      time.Duration // 0: no auto-renewal
+	renewSet                        bool          // WithAutoRenew was given
+	rolling                         time.Duration
+	absolute                        time.Duration
+	cookieStorage                   bool
+	cookieChunks                    int
+	revocations                     Store
+	logout                          *logoutConfig
+	kongCookieDefault               bool
+	anonymous                       string
+	identityCheck                   IdentityCheck
+	maxPerSubject                   int
+	remember                        *rememberConfig
+	audience                        string
+	cookieSet                       bool // WithSessionCookie or a cookie KeyLookup was given
+	objectSet                       bool // WithSessionObject was given
+	requestHeaders, responseHeaders []string
+	renewGrace                      time.Duration
+	stripForward                    bool
 }
 
 func defaultConfig() config {
@@ -105,6 +114,23 @@ func WithStore(s Store) Option {
 			return fmt.Errorf("sessionmw: WithStore: nil store")
 		}
 		c.store = s
+		return nil
+	}
+}
+
+// WithAudience makes the middleware serve one audience (an application)
+// of several that share a client and a store (lua-resty-session's
+// audiences): each audience has its own cookie (default "sid-" + name), its
+// own request-context slot (default the audience name, reached with
+// FromRequestNamed) and its own sessions, tagged with the audience so that
+// no session of one audience is ever accepted by another. Logging out of
+// one audience leaves the others; RevokeSubject revokes across all.
+func WithAudience(name string) Option {
+	return func(c *config) error {
+		if err := validCookieName(name); err != nil {
+			return fmt.Errorf("sessionmw: WithAudience: %w", err)
+		}
+		c.audience = name
 		return nil
 	}
 }
@@ -176,7 +202,7 @@ func WithSessionCookie(name string) Option {
 		if err := validCookieName(name); err != nil {
 			return fmt.Errorf("sessionmw: WithSessionCookie: %w", err)
 		}
-		c.cookieName = name
+		c.cookieName, c.cookieSet = name, true
 		c.lookup = keyLookup{fromCookie, name}
 		return nil
 	}
@@ -233,7 +259,7 @@ func WithSessionObject(name string) Option {
 		if name == "" {
 			return fmt.Errorf("sessionmw: WithSessionObject: empty name")
 		}
-		c.objectName = name
+		c.objectName, c.objectSet = name, true
 		return nil
 	}
 }

@@ -23,10 +23,11 @@ import (
 // when bounded memory matters more than keeping every session, and a
 // shared store such as redisstore when sessions must survive.
 type RistrettoStore struct {
-	cache  *ristretto.Cache[string, *ristrettoEntry]
-	seed   maphash.Seed
-	locks  [64]sync.Mutex // serialise read-modify-write per id
-	closed atomic.Bool
+	cache    *ristretto.Cache[string, *ristrettoEntry]
+	seed     maphash.Seed
+	locks    [64]sync.Mutex // serialise read-modify-write per id
+	closed   atomic.Bool
+	subjects subjectIndex
 }
 
 type ristrettoEntry struct {
@@ -86,6 +87,10 @@ func (s *RistrettoStore) Save(ctx context.Context, id string, u Update, ttl time
 		return fmt.Errorf("sessionmw: RistrettoStore.Save %s: %w", fingerprint(id), ErrNotFound)
 	}
 	var base *Record
+	oldSubject := ""
+	if ok {
+		oldSubject = old.rec.Meta.Subject
+	}
 	if live {
 		base = old.rec
 	}
@@ -97,7 +102,17 @@ func (s *RistrettoStore) Save(ctx context.Context, id string, u Update, ttl time
 	if got, ok := s.cache.Get(id); !ok || got != e {
 		return fmt.Errorf("sessionmw: RistrettoStore.Save %s: session not admitted (cost budget spent): %w", fingerprint(id), ErrStoreFull)
 	}
+	s.subjects.move(id, oldSubject, u.Meta.Subject)
 	return nil
+}
+
+// SubjectSessions implements SubjectIndex. Sessions ristretto evicted are
+// pruned from the index as they are found.
+func (s *RistrettoStore) SubjectSessions(ctx context.Context, subject string) ([]SessionInfo, error) {
+	if s.closed.Load() {
+		return nil, ErrStoreClosed
+	}
+	return s.subjects.list(ctx, subject, s.Load)
 }
 
 // Delete implements Store.
@@ -108,6 +123,9 @@ func (s *RistrettoStore) Delete(ctx context.Context, id string) error {
 	mu := &s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
 	mu.Lock()
 	defer mu.Unlock()
+	if e, ok := s.cache.Get(id); ok {
+		s.subjects.move(id, e.rec.Meta.Subject, "")
+	}
 	s.cache.Del(id)
 	s.cache.Wait()
 	return nil

@@ -2,6 +2,7 @@ package sessionmw
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -87,6 +88,35 @@ type Meta struct {
 	// grace period it stays readable: the id the session moved to.
 	// Requests still carrying the old id are served the successor.
 	Successor string
+	// Subject, Credential and Groups are the identity that authenticated
+	// the session (SessionManager.Login); all empty for an anonymous
+	// session. Stores implementing SubjectIndex index records by Subject.
+	Subject    string
+	Credential string
+	Groups     []string
+	// Audience is the audience the session belongs to (WithAudience).
+	Audience string
+	// Remember is the id of the remember-me token issued with this
+	// session (WithRemember), revoked with it.
+	Remember string
+}
+
+// SubjectIndex is an optional Store capability, found by type assertion:
+// a store that implements it indexes every record whose Meta.Subject is
+// set, so that a subject's sessions can be listed (and revoked) without
+// scanning the store. Save adds a record to its subject's entry, Delete
+// and expiry remove it (expired entries may be pruned lazily, but must
+// never be returned).
+type SubjectIndex interface {
+	// SubjectSessions returns the live sessions of subject, oldest first
+	// (by Meta.Created). An unknown subject gives an empty list.
+	SubjectSessions(ctx context.Context, subject string) ([]SessionInfo, error)
+}
+
+// SessionInfo describes one stored session.
+type SessionInfo struct {
+	ID   string
+	Meta Meta
 }
 
 // Update is what Store.Save applies to one record.
@@ -125,7 +155,9 @@ func Merge(old *Record, u Update) *Record {
 		}
 		vals = append(vals, e)
 	}
-	return &Record{Values: vals, Meta: u.Meta}
+	meta := u.Meta
+	meta.Groups = slices.Clone(meta.Groups)
+	return &Record{Values: vals, Meta: meta}
 }
 
 func containsKey(keys []string, k string) bool {

@@ -70,3 +70,47 @@ func BenchmarkSaveDelta(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSaveWithSubject is BenchmarkSaveDelta for an authenticated
+// session, whose Save also updates its subject's index (in the same round
+// trip).
+func BenchmarkSaveWithSubject(b *testing.B) {
+	srv := redistest.Start(b)
+	s := newStore(b, srv)
+	ctx := context.Background()
+	u := benchSession(1)
+	u.Meta.Subject = "bench"
+	if err := s.Save(ctx, "bench", u, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	d := sessionmw.Update{Set: []sessionmw.Entry{{Key: "key0", Value: "changed"}}, Meta: sessionmw.Meta{Saved: 4, Subject: "bench"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Save(ctx, "bench", d, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSubjectSessions(b *testing.B) {
+	srv := redistest.Start(b)
+	s := newStore(b, srv)
+	ctx := context.Background()
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			subject := fmt.Sprintf("user%d", n)
+			for i := range n {
+				u := sessionmw.Update{Replace: true, Meta: sessionmw.Meta{Created: int64(i), Subject: subject}}
+				if err := s.Save(ctx, fmt.Sprintf("%s-%d", subject, i), u, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if infos, err := s.SubjectSessions(ctx, subject); err != nil || len(infos) != n {
+					b.Fatal(len(infos), err)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 // Package redisstore keeps sessionmw sessions in Redis or Valkey, through
-// the valkey-go client. It implements [sessionmw.Store] and passes the
-// conformance suite in package sessionmw/storetest.
+// the valkey-go client. It implements [sessionmw.Store] and
+// [sessionmw.SubjectIndex], and passes the conformance suite in package
+// sessionmw/storetest.
 //
 //	store, err := redisstore.New(ctx, "redis://localhost:6379/0")
 //	if err != nil {
@@ -14,20 +15,29 @@
 //
 // # Layout
 //
-// Each session is one Redis hash under the key prefix+id ([DefaultPrefix]
-// unless [WithPrefix] says otherwise). Each application value is one field,
-// named "v:" followed by the value's key and holding the value as encoded
-// by the [Codec]. The middleware's metadata lives in the reserved fields
-// "m:created", "m:issued" and "m:saved" (decimal Unix nanoseconds) and
-// "m:successor"; no application key can produce a reserved name. Load
-// ignores reserved fields it does not know, so that a later version can
-// add some.
+// Each session is one Redis hash under the key prefix+"session:"+id
+// (prefix is [DefaultPrefix] unless [WithPrefix] says otherwise). Each
+// application value is one field, named "v:" followed by the value's key
+// and holding the value as encoded by the [Codec]. The middleware's
+// metadata ([sessionmw.Meta]) lives in reserved fields: "m:created",
+// "m:issued" and "m:saved" (decimal Unix nanoseconds), "m:successor",
+// "m:subject", "m:credential", "m:audience" and "m:remember" (as they are),
+// and "m:groups", each group as its length in bytes, a colon and its bytes
+// ("6:admins3:ops"), which keeps any string exactly. No application key can
+// produce a reserved name. Load ignores reserved fields it does not know,
+// so that a later version can add some.
+//
+// The index of a subject's sessions (below) is a sorted set under
+// prefix+"subject:"+subject. Neither "session:" nor "subject:" starts the
+// other, so no id and no subject, whatever characters it holds (colons,
+// braces, anything), can name a key of the other kind.
 //
 // # Atomic writes and no lost updates
 //
 // Every Save is one Lua script, run with EVALSHA, that applies the update
 // and sets the TTL in one atomic step, so no key ever exists without an
-// expiry:
+// expiry (a session with a subject also updates its subject's index, see
+// below):
 //
 //   - a delta (Update.Replace false) first checks that the hash exists: if
 //     the session expired or a concurrent logout deleted it, the script
@@ -40,6 +50,38 @@
 // A delta touches only the fields it names, so two requests that change
 // different keys of one session at the same time both persist. Two that
 // change the same key still race: the last write wins.
+//
+// # Sessions by subject
+//
+// [Store.SubjectSessions] lists a subject's live sessions (the middleware
+// uses it to cap and revoke a user's sessions) without scanning the
+// keyspace. Every Save of a session whose Meta.Subject is set also runs,
+// in the same round trip, a second script on the subject's index: a
+// sorted set whose members are session ids, each scored by the time (Unix
+// milliseconds, by the server's clock) until which it must be kept, the
+// session's expiry plus a second of slack. A score never goes down, since
+// a concurrent Save may have given the session a longer TTL; the script
+// also prunes members whose time has passed, and keeps the index key's
+// own TTL at least as long as its longest member, so that an index
+// expires with its last session.
+//
+// The index is a separate key and a separate command, not part of the
+// session's script, because in a Redis Cluster the two keys are in
+// different slots (and a script touching both would fail with CROSSSLOT).
+// It is therefore advisory: SubjectSessions prunes the index, reads every
+// listed session's metadata in one pipeline (two round trips in all,
+// however many sessions), and leaves out, and removes from the index,
+// every session that is gone or whose subject is now another. It never
+// returns a session that expired or was deleted. The list is ordered by
+// Meta.Created, then by id.
+//
+// Delete takes the id out of its subject's index. A Save that changes a
+// session's subject takes it out of the old subject's index, and
+// SubjectSessions removes the entries it finds stale, but only while an
+// entry's score is still the one read: every Save raises the score, so a
+// session saved again meanwhile keeps its entry. If the index update of a
+// Save fails, Save returns an error even though the session was stored; a
+// later Save indexes it again.
 //
 // # Client-side caching
 //
@@ -54,9 +96,10 @@
 // # Errors
 //
 // Errors name the operation, the server address and a fingerprint of the
-// session id (the first 8 hex digits of its SHA-256), never the id itself
-// and never a password. Every call runs under context.WithTimeout with the
-// per-operation timeout ([DefaultTimeout], or [WithTimeout]). An
+// session id or subject (the first 8 hex digits of its SHA-256), never the
+// id or subject itself and never a password. Every call runs under
+// context.WithTimeout with the per-operation timeout ([DefaultTimeout], or
+// [WithTimeout]). An
 // unreachable server, a lost connection, a timeout or a server that is
 // loading or failing over gives an error wrapping
 // [sessionmw.ErrStoreUnavailable] together with the underlying error, so

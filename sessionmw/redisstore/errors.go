@@ -35,7 +35,11 @@ func fingerprint(id string) string {
 //   - anything else (a WRONGTYPE key, a script error, a refused password) is
 //     wrapped as it is.
 func (s *Store) opError(parent context.Context, op, id string, err error) error {
-	where := s.where(op, id)
+	return s.classify(parent, s.where(op, id), err)
+}
+
+// classify is opError for an operation that where names.
+func (s *Store) classify(parent context.Context, where string, err error) error {
 	var verr *valkey.ValkeyError
 	switch {
 	case parent.Err() != nil && errors.Is(parent.Err(), context.Canceled):

@@ -20,7 +20,7 @@ func Example() {
 	}
 	ctx := context.Background()
 	store, err := redisstore.New(ctx, url,
-		redisstore.WithPrefix("myapp:session:"),
+		redisstore.WithPrefix("myapp:"),
 		redisstore.WithTimeout(500*time.Millisecond),
 		redisstore.WithClientCache(time.Minute),
 	)

@@ -8,13 +8,15 @@ import (
 
 // Defaults of the options.
 const (
-	// DefaultPrefix is put before every session id to form its Redis key.
-	// Change it with WithPrefix to run several applications on one
-	// database without their sessions meeting.
+	// DefaultPrefix starts every key the Store uses: a session's hash is
+	// DefaultPrefix+"session:"+id, a subject's index
+	// DefaultPrefix+"subject:"+subject. Change it with WithPrefix to run
+	// several applications on one database without their sessions meeting.
 	DefaultPrefix = "sessionmw:"
 
-	// DefaultTimeout bounds every Load, Save and Delete (and, in New, the
-	// dial and the first PING), on top of the caller's context. A shorter
+	// DefaultTimeout bounds every Load, Save, Delete and SubjectSessions
+	// (and, in New, the dial and the first PING), on top of the caller's
+	// context. A shorter
 	// timeout fails faster when the server is gone (a request then gets the
 	// middleware's 503 sooner); a longer one rides out longer stalls.
 	DefaultTimeout = 2 * time.Second
@@ -44,9 +46,10 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
-// WithPrefix sets the prefix of every session's key (default
-// DefaultPrefix). An empty prefix stores sessions under their bare ids,
-// which is only safe in a database that holds nothing else.
+// WithPrefix sets the prefix of every key the Store uses (default
+// DefaultPrefix): sessions are stored under prefix+"session:"+id and
+// subject indexes under prefix+"subject:"+subject. An empty prefix is only
+// safe in a database that holds nothing else.
 func WithPrefix(prefix string) Option {
 	return func(c *config) error {
 		c.prefix = prefix
@@ -55,9 +58,10 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithTimeout sets the per-operation timeout (default DefaultTimeout). Each
-// Load, Save and Delete runs under context.WithTimeout(ctx, d), so it
-// returns within d even if the server hangs, with an error wrapping
-// sessionmw.ErrStoreUnavailable. d must be positive.
+// Load, Save, Delete and SubjectSessions runs under
+// context.WithTimeout(ctx, d), so it returns within d even if the server
+// hangs, with an error wrapping sessionmw.ErrStoreUnavailable. d must be
+// positive.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {

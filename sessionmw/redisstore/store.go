@@ -19,8 +19,9 @@ import (
 )
 
 // Store is a sessionmw.Store that keeps each session in one Redis (or
-// Valkey) hash. It is safe for concurrent use. Create it with New,
-// NewCluster or NewFromClient, and Close it when done.
+// Valkey) hash, and a sessionmw.SubjectIndex that keeps one sorted set per
+// subject. It is safe for concurrent use. Create it with New, NewCluster
+// or NewFromClient, and Close it when done.
 type Store struct {
 	client   valkey.Client
 	own      bool   // the Store created client and closes it
@@ -33,7 +34,10 @@ type Store struct {
 	closed   atomic.Bool
 }
 
-var _ sessionmw.Store = (*Store)(nil)
+var (
+	_ sessionmw.Store        = (*Store)(nil)
+	_ sessionmw.SubjectIndex = (*Store)(nil)
+)
 
 // New connects to the server named by rawURL and checks that it answers.
 //
@@ -186,7 +190,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionmw.Record, error) 
 	}
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	key := s.prefix + id
+	key := s.sessionKey(id)
 	var res valkey.ValkeyResult
 	if s.recent != nil && !s.recent.contains(id) {
 		res = s.client.DoCache(octx, s.client.B().Hgetall().Key(key).Cache(), s.cacheTTL)
@@ -213,29 +217,16 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionmw.Record, error) 
 func (s *Store) decode(fields map[string]string) (*sessionmw.Record, error) {
 	rec := &sessionmw.Record{Values: make([]sessionmw.Entry, 0, len(fields))}
 	for f, raw := range fields {
-		var err error
-		switch f {
-		case fieldCreated:
-			rec.Meta.Created, err = strconv.ParseInt(raw, 10, 64)
-		case fieldIssued:
-			rec.Meta.Issued, err = strconv.ParseInt(raw, 10, 64)
-		case fieldSaved:
-			rec.Meta.Saved, err = strconv.ParseInt(raw, 10, 64)
-		case fieldSucc:
-			rec.Meta.Successor = raw
-		default:
-			key, ok := strings.CutPrefix(f, valuePrefix)
-			if !ok {
-				continue // a reserved field of a later version
-			}
-			var v any
-			if v, err = s.codec.Decode([]byte(raw)); err != nil {
+		if key, ok := strings.CutPrefix(f, valuePrefix); ok {
+			v, err := s.codec.Decode([]byte(raw))
+			if err != nil {
 				return nil, fmt.Errorf("decode value %q: %w", key, err)
 			}
 			rec.Values = append(rec.Values, sessionmw.Entry{Key: key, Value: v})
 			continue
 		}
-		if err != nil {
+		// Metadata, or a reserved field of a later version: ignored.
+		if _, err := decodeMeta(&rec.Meta, f, raw); err != nil {
 			return nil, fmt.Errorf("decode field %q: %w", f, err)
 		}
 	}
@@ -249,6 +240,10 @@ func (s *Store) decode(fields map[string]string) (*sessionmw.Record, error) {
 // wrapping sessionmw.ErrNotFound and creates nothing. A TTL under a
 // millisecond is rounded up to one; a TTL that is not positive is an
 // error.
+//
+// When u.Meta.Subject is set, the same pipeline adds the id to the
+// subject's index (see SubjectSessions); if that fails, Save returns an
+// error although the session itself was saved.
 func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl time.Duration) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrStoreClosed)
@@ -261,7 +256,7 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 		ms++ // round up: PEXPIRE 0 would delete the key
 	}
 
-	args := make([]string, 3, 3+len(u.Delete)+2*len(u.Set)+8)
+	args := make([]string, 3, 3+len(u.Delete)+2*len(u.Set)+2*len(metaFields))
 	args[0] = "0"
 	if u.Replace {
 		args[0] = "1"
@@ -285,32 +280,54 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 		}
 		args = append(args, valuePrefix+e.Key, string(b))
 	}
-	args = append(args,
-		fieldCreated, strconv.FormatInt(u.Meta.Created, 10),
-		fieldIssued, strconv.FormatInt(u.Meta.Issued, 10),
-		fieldSaved, strconv.FormatInt(u.Meta.Saved, 10),
-		fieldSucc, u.Meta.Successor, // always written: Meta replaces the old one
-	)
+	args = appendMeta(args, u.Meta)
+
+	calls := []scriptCall{{saveScript, []string{s.sessionKey(id)}, args}}
+	subject := u.Meta.Subject
+	if subject != "" {
+		// A second script in the same round trip, not a step of the
+		// first: in a cluster the index may live on another node, and
+		// one script cannot touch keys of two slots.
+		keep := strconv.FormatInt(ms+indexSlack.Milliseconds(), 10)
+		calls = append(calls, scriptCall{indexScript, []string{s.subjectKey(subject)}, []string{id, keep}})
+	}
 
 	s.markWrite(id)
 	defer s.markWrite(id) // the window starts again once the write is done
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res := saveScript.Exec(octx, s.client, []string{s.prefix + id}, args)
-	if err := res.Error(); err != nil {
-		return s.opError(ctx, "save", id, err)
-	}
-	n, err := res.AsInt64()
-	if err != nil {
+	res := s.runScripts(octx, calls...)
+	old, err := res[0].ToString()
+	switch {
+	case valkey.IsValkeyNil(err):
+		if subject != "" {
+			// The index script ran anyway: take back the entry it added
+			// for a session that does not exist.
+			if score, err := res[1].AsInt64(); err == nil {
+				s.dropEntries(octx, subject, []indexEntry{{id, strconv.FormatInt(score, 10)}})
+			}
+		}
+		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
+	case res[0].Error() != nil:
+		return s.opError(ctx, "save", id, res[0].Error())
+	case err != nil:
 		return fmt.Errorf("%s: unexpected reply: %w", s.where("save", id), err)
 	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
+	if subject != "" {
+		if err := res[1].Error(); err != nil {
+			return s.opError(ctx, "index", id, err)
+		}
+	}
+	if old != "" && old != subject {
+		s.unindexMoved(octx, old, id)
 	}
 	return nil
 }
 
-// Delete implements sessionmw.Store with one DEL.
+// Delete implements sessionmw.Store. One Lua script deletes the session's
+// hash and returns its subject; a second command takes the id out of that
+// subject's index. A failure of the second is not reported: the index is
+// advisory, and SubjectSessions drops the entry when it meets it.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%s: %w", s.where("delete", id), sessionmw.ErrStoreClosed)
@@ -319,11 +336,25 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	defer s.markWrite(id)
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := s.client.Do(octx, s.client.B().Del().Key(s.prefix+id).Build()).Error(); err != nil {
+	res := s.runScripts(octx, scriptCall{deleteScript, []string{s.sessionKey(id)}, nil})[0]
+	if err := res.Error(); err != nil {
 		return s.opError(ctx, "delete", id, err)
+	}
+	subject, err := res.ToString()
+	if err != nil {
+		return fmt.Errorf("%s: unexpected reply: %w", s.where("delete", id), err)
+	}
+	if subject != "" {
+		_ = s.client.Do(octx, s.client.B().Zrem().Key(s.subjectKey(subject)).Member(id).Build()).Error()
 	}
 	return nil
 }
+
+// sessionKey is the key of id's hash.
+func (s *Store) sessionKey(id string) string { return s.prefix + sessionSpace + id }
+
+// subjectKey is the key of subject's index.
+func (s *Store) subjectKey(subject string) string { return s.prefix + subjectSpace + subject }
 
 // markWrite makes this Store's Loads of id bypass the client-side cache for
 // a while (see ownWriteWindow).

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
 		{"RecordImmutable", testImmutable},
 		{"ConcurrentDistinctKeys", testConcurrent},
 		{"ManySessions", testMany},
+		{"SubjectIndex", testSubjectIndex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +59,11 @@ func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
 const hour = time.Hour
 
 func meta(n int64) sessionmw.Meta {
-	return sessionmw.Meta{Created: n, Issued: n + 1, Saved: n + 2, Successor: fmt.Sprintf("succ-%d", n)}
+	return sessionmw.Meta{
+		Created: n, Issued: n + 1, Saved: n + 2,
+		Successor: fmt.Sprintf("succ-%d", n), Subject: fmt.Sprintf("user-%d", n),
+		Credential: "cred", Groups: []string{"admins", "ops"}, Audience: "app", Remember: "rem",
+	}
 }
 
 func mustSave(t *testing.T, s sessionmw.Store, id string, u sessionmw.Update, ttl time.Duration) {
@@ -122,7 +127,7 @@ func testRoundTrip(t *testing.T, s sessionmw.Store) {
 	if got := values(r); !reflect.DeepEqual(got, want) {
 		t.Fatalf("values = %#v\nwant %#v", got, want)
 	}
-	if r.Meta != meta(100) {
+	if !reflect.DeepEqual(r.Meta, meta(100)) {
 		t.Fatalf("meta = %+v, want %+v", r.Meta, meta(100))
 	}
 	if v, ok := r.Get("int"); !ok || v != 42 {
@@ -137,7 +142,7 @@ func testReplace(t *testing.T, s sessionmw.Store) {
 	if got, want := values(r), map[string]any{"c": 3}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("after Replace values = %v, want %v", got, want)
 	}
-	if r.Meta != meta(7) {
+	if !reflect.DeepEqual(r.Meta, meta(7)) {
 		t.Fatalf("meta = %+v, want %+v", r.Meta, meta(7))
 	}
 }
@@ -149,7 +154,7 @@ func testDelta(t *testing.T, s sessionmw.Store) {
 	if got, want := values(r), map[string]any{"a": 10, "c": 3, "d": 4}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("after delta values = %v, want %v", got, want)
 	}
-	if r.Meta != meta(2) {
+	if !reflect.DeepEqual(r.Meta, meta(2)) {
 		t.Fatalf("meta = %+v, want %+v", r.Meta, meta(2))
 	}
 	// An empty delta only refreshes metadata and TTL (a "touch").
@@ -158,7 +163,7 @@ func testDelta(t *testing.T, s sessionmw.Store) {
 	if got, want := values(r), map[string]any{"a": 10, "c": 3, "d": 4}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("after touch values = %v, want %v", got, want)
 	}
-	if r.Meta != meta(3) {
+	if !reflect.DeepEqual(r.Meta, meta(3)) {
 		t.Fatalf("meta after touch = %+v, want %+v", r.Meta, meta(3))
 	}
 }
@@ -289,5 +294,63 @@ func testMany(t *testing.T, s sessionmw.Store) {
 		if v, _ := r.Get("i"); v != i {
 			t.Fatalf("m%d: i = %v, want %d", i, v, i)
 		}
+	}
+}
+
+// testSubjectIndex runs when the store implements sessionmw.SubjectIndex.
+func testSubjectIndex(t *testing.T, s sessionmw.Store) {
+	idx, ok := s.(sessionmw.SubjectIndex)
+	if !ok {
+		t.Skip("the store does not implement sessionmw.SubjectIndex")
+	}
+	ctx := context.Background()
+	list := func(sub string) []string {
+		t.Helper()
+		infos, err := idx.SubjectSessions(ctx, sub)
+		if err != nil {
+			t.Fatalf("SubjectSessions(%q): %v", sub, err)
+		}
+		var ids []string
+		for _, in := range infos {
+			if in.Meta.Subject != sub {
+				t.Fatalf("SubjectSessions(%q) returned %s of subject %q", sub, in.ID, in.Meta.Subject)
+			}
+			ids = append(ids, in.ID)
+		}
+		return ids
+	}
+	as := func(sub string, created int64) sessionmw.Meta {
+		return sessionmw.Meta{Created: created, Issued: created, Saved: created, Subject: sub}
+	}
+	if got := list("nobody"); len(got) != 0 {
+		t.Fatalf("unknown subject: %v", got)
+	}
+	mustSave(t, s, "a2", sessionmw.Update{Replace: true, Meta: as("alice", 2)}, hour)
+	mustSave(t, s, "a1", sessionmw.Update{Replace: true, Meta: as("alice", 1)}, hour)
+	mustSave(t, s, "a3", sessionmw.Update{Replace: true, Meta: as("alice", 3)}, 20*time.Millisecond)
+	mustSave(t, s, "b1", sessionmw.Update{Replace: true, Meta: as("bob", 1)}, hour)
+	mustSave(t, s, "anon", sessionmw.Update{Replace: true}, hour)
+	waitGone(t, s, "a3", 3*time.Second)
+	if got := list("alice"); !reflect.DeepEqual(got, []string{"a1", "a2"}) {
+		t.Fatalf("alice's sessions = %v, want [a1 a2] (oldest first, expired a3 left out)", got)
+	}
+	if err := s.Delete(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list("alice"); !reflect.DeepEqual(got, []string{"a2"}) {
+		t.Fatalf("after Delete: %v", got)
+	}
+	// A session re-saved under another subject moves.
+	mustSave(t, s, "a2", sessionmw.Update{Replace: true, Meta: as("bob", 5)}, hour)
+	if got := list("alice"); len(got) != 0 {
+		t.Fatalf("alice after a2 moved to bob: %v", got)
+	}
+	if got := list("bob"); !reflect.DeepEqual(got, []string{"b1", "a2"}) {
+		t.Fatalf("bob's sessions = %v, want [b1 a2]", got)
+	}
+	// A delta keeps the subject.
+	mustSave(t, s, "b1", sessionmw.Update{Set: []sessionmw.Entry{e("k", 1)}, Meta: as("bob", 1)}, hour)
+	if got := list("bob"); len(got) != 2 {
+		t.Fatalf("after a delta: %v", got)
 	}
 }
