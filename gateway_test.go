@@ -90,7 +90,8 @@ func TestKeyLookupSources(t *testing.T) {
 }
 
 func TestKeyLookupRejectsBadSpecs(t *testing.T) {
-	for _, spec := range []string{"cookies:x", "header:", "cookie:", "query:", "nocolon", ":x", "cookie:a b", "header:X:Y", "query:a&b"} {
+	for _, spec := range []string{"cookies:x", "header:", "cookie:", "query:", "nocolon", ":x", "cookie:a b", "header:X:Y", "query:a&b",
+		"header:Host", "header:content-length", "header:Transfer-Encoding", "header:Connection", "header:Cookie", "header:Set-Cookie", "header:Proxy-Authorization"} {
 		t.Run(spec, func(t *testing.T) {
 			_, err := sessionmw.New(secret, sessionmw.WithKeyLookup(spec))
 			if err == nil || !strings.Contains(err.Error(), "WithKeyLookup") || !strings.Contains(err.Error(), spec) {
@@ -243,6 +244,7 @@ func TestMapSessionToHeader(t *testing.T) {
 		"X-Groups":      "groups",
 		"X-Ratio":       "ratio",
 		"X-Evil":        "evil",
+		"X-Ctl":         "ctl",
 		"X-Missing":     "missing",
 	}, sessionmw.MapLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
@@ -258,6 +260,7 @@ func TestMapSessionToHeader(t *testing.T) {
 		s.Set("groups", []string{"a", "b"})
 		s.Set("ratio", 0.5)
 		s.Set("evil", "x\r\nSet-Cookie: pwned=1")
+		s.Set("ctl", "esc\x1b[31m")
 	}))
 	rec := httptest.NewRecorder()
 	login.ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
@@ -290,6 +293,9 @@ func TestMapSessionToHeader(t *testing.T) {
 		}
 		if _, ok := got["X-Evil"]; ok {
 			t.Error("a value with CR/LF was set")
+		}
+		if _, ok := got["X-Ctl"]; ok {
+			t.Error("a value with an escape character was set")
 		}
 		if !strings.Contains(logs.String(), "X-Evil") {
 			t.Error("the refused value was not logged")

@@ -304,7 +304,8 @@ func TestHostileCookies(t *testing.T) {
 		{"oversized", func(string, string) string { return "sid=" + strings.Repeat("A", 5000) }, false, "rejected before any crypto"},
 		{"std base64 alphabet", func(g, _ string) string { return "sid=" + stdAlphabet.Replace(g) }, false, "another encoding of the same bytes"},
 		{"padding removed", func(g, _ string) string { return "sid=" + strings.TrimRight(g, "=") }, false, "another encoding of the same bytes"},
-		{"quoted", func(g, _ string) string { return `sid="` + g + `"` }, true, "net/http strips the quotes: identical bytes, same session"},
+		{"quoted", func(g, _ string) string { return `sid="` + g + `"` }, false, "another spelling: only the encoder's exact form is accepted"},
+		{"non-canonical last char", func(g, _ string) string { return "sid=" + nonCanonical(g) }, false, "unused base64 bits set: same bytes, refused"},
 		{"case variant name", func(g, _ string) string { return "SID=" + g }, false, "cookie names are case-sensitive"},
 		{"host prefix variant", func(g, _ string) string { return "__host-sid=" + g }, false, "not our cookie"},
 		{"nul byte", func(g, _ string) string { return "sid=" + g[:10] + "\x00" + g[10:] }, false, "dropped by the cookie parser"},
@@ -344,6 +345,20 @@ func TestHostileCookies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nonCanonical sets the unused low bits of the last base64 character
+// before the padding: a different string that lax decoders map to the same
+// bytes.
+func nonCanonical(v string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	trimmed := strings.TrimRight(v, "=")
+	pad := len(v) - len(trimmed)
+	if pad == 0 {
+		return v + "x" // no spare bits: make it invalid instead
+	}
+	last := strings.IndexByte(alphabet, trimmed[len(trimmed)-1])
+	return trimmed[:len(trimmed)-1] + string(alphabet[last|1]) + v[len(trimmed):]
 }
 
 func TestUnknownSignedIDGetsNewID(t *testing.T) {
@@ -732,6 +747,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"host prefix without secure", secret, []sessionmw.Option{sessionmw.WithSessionCookie("__Host-sid"), sessionmw.WithSecure(false)}, "WithSessionCookie"},
 		{"host prefix with domain", secret, []sessionmw.Option{sessionmw.WithSessionCookie("__Host-sid"), sessionmw.WithDomain("example.com")}, "WithDomain"},
 		{"host prefix with path", secret, []sessionmw.Option{sessionmw.WithSessionCookie("__Host-sid"), sessionmw.WithPath("/app")}, "WithPath"},
+		{"lower-case host prefix without secure", secret, []sessionmw.Option{sessionmw.WithSessionCookie("__host-sid"), sessionmw.WithSecure(false)}, "WithSessionCookie"},
 		{"secure prefix without secure", secret, []sessionmw.Option{sessionmw.WithSessionCookie("__Secure-sid"), sessionmw.WithSecure(false)}, "WithSecure(true)"},
 		{"partitioned without secure", secret, []sessionmw.Option{sessionmw.WithPartitioned(true), sessionmw.WithSecure(false)}, "WithPartitioned"},
 		{"nil store", secret, []sessionmw.Option{sessionmw.WithStore(nil)}, "WithStore"},

@@ -3,6 +3,7 @@ package sessionmw
 import (
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,11 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
+
+// MaxClockSkew is how far in the future a cookie's signature time may lie
+// (another node's clock running ahead): within it the cookie is accepted,
+// beyond it refused.
+const MaxClockSkew = 5 * time.Minute
 
 // maxCookieValueLen bounds the session cookie value. A signed id is about
 // 100 bytes; anything much longer is rejected before any base64 or HMAC
@@ -33,6 +39,9 @@ type idCodec struct {
 // errBadID reports a verified value that is not a version-4 UUID.
 var errBadID = errors.New("signed value is not a session id")
 
+// errNotCanonical reports a value that is not canonical base64url.
+var errNotCanonical = errors.New("cookie value is not canonical base64url")
+
 func newIDCodec(maxAge time.Duration, keys ...[]byte) (*idCodec, error) {
 	c := &idCodec{}
 	secs := int((maxAge + time.Second - 1) / time.Second)
@@ -49,6 +58,10 @@ func newIDCodec(maxAge time.Duration, keys ...[]byte) (*idCodec, error) {
 		// The signature expires too: never 0, which would switch the
 		// check off.
 		sc.MaxAge(secs)
+		// securecookie refuses timestamps newer than now-minAge; a
+		// negative minimum age is therefore a window for clock skew, and
+		// anything further in the future is refused.
+		sc.MinAge(-int(MaxClockSkew / time.Second))
 		c.codecs = append(c.codecs, sc)
 	}
 	return c, nil
@@ -73,6 +86,13 @@ func (c *idCodec) encode(name, id string) (string, error) {
 func (c *idCodec) decode(name, value string) (id string, fallback bool, err error) {
 	if len(value) > maxCookieValueLen {
 		return "", false, fmt.Errorf("cookie value is %d bytes, over the %d-byte limit", len(value), maxCookieValueLen)
+	}
+	// securecookie's base64 decoding tolerates non-canonical spellings
+	// (unused bits set in the last character); accept only the one
+	// spelling the encoder produces, so a value maps to one id one way.
+	var buf [maxCookieValueLen]byte
+	if _, err := base64.URLEncoding.Strict().Decode(buf[:], []byte(value)); err != nil {
+		return "", false, errNotCanonical
 	}
 	var b []byte
 	for i, sc := range c.codecs {

@@ -24,6 +24,17 @@ func (k keyLookup) String() string {
 	return [...]string{"cookie", "header", "query"}[k.source] + ":" + k.name
 }
 
+// reservedHeaders cannot carry an id: net/http or proxies consume or
+// rewrite them.
+var reservedHeaders = map[string]bool{
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true,
+	"Keep-Alive": true, "Te": true, "Trailer": true, "Upgrade": true,
+	"Cookie": true, "Set-Cookie": true, "Content-Type": true, "Expect": true,
+}
+
+// quotedMarker stands for a quoted cookie value: it never verifies.
+const quotedMarker = "\x00quoted"
+
 // parseKeyLookup parses "cookie:NAME", "header:NAME" or "query:NAME".
 func parseKeyLookup(spec string) (keyLookup, error) {
 	src, name, ok := strings.Cut(spec, ":")
@@ -45,7 +56,11 @@ func parseKeyLookup(spec string) (keyLookup, error) {
 				return keyLookup{}, fmt.Errorf("%q: header name contains invalid character %q", spec, name[i])
 			}
 		}
-		return keyLookup{fromHeader, http.CanonicalHeaderKey(name)}, nil
+		canon := http.CanonicalHeaderKey(name)
+		if reservedHeaders[canon] || strings.HasPrefix(canon, "Proxy-") {
+			return keyLookup{}, fmt.Errorf("%q: %s is a framing, hop-by-hop or cookie header and cannot carry a session id", spec, canon)
+		}
+		return keyLookup{fromHeader, canon}, nil
 	case "query":
 		if strings.ContainsAny(name, "&=#? ") {
 			return keyLookup{}, fmt.Errorf("%q: query parameter name contains a reserved character", spec)
@@ -86,6 +101,8 @@ func WithKeyLookup(spec string) Option {
 // candidates returns the values the request offers as its session id, in
 // order of preference.
 func (k keyLookup) candidates(r *http.Request) []string {
+	// Quoted cookie values are another spelling of the same bytes; the
+	// encoder never quotes, so they are refused (an empty candidate).
 	switch k.source {
 	case fromHeader:
 		return r.Header.Values(k.name)
@@ -101,6 +118,10 @@ func (k keyLookup) candidates(r *http.Request) []string {
 	}
 	vals := make([]string, len(cs))
 	for i, c := range cs {
+		if c.Quoted {
+			vals[i] = quotedMarker
+			continue
+		}
 		vals[i] = c.Value
 	}
 	return vals

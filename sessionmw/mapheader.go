@@ -43,7 +43,8 @@ type headerMapper struct {
 // It must run inside the session middleware. Security: every incoming
 // header with one of those names is deleted first, so a client can never
 // inject, say, X-User-Id; a missing session key leaves the header absent;
-// a value containing CR, LF or NUL is refused (logged, header not set).
+// a value containing a control character (CR, LF, NUL, …) is refused
+// (logged, header not set).
 // Values are formatted predictably: strings as they are, integers in
 // decimal, booleans as true/false, floats in the shortest decimal form,
 // and anything else as JSON.
@@ -74,8 +75,12 @@ func (hm *headerMapper) wrap(next http.Handler) http.Handler {
 		if r2.Header == nil {
 			r2.Header = http.Header{}
 		}
-		for name := range hm.headers {
-			r2.Header.Del(name)
+		// Delete every spelling, not only the canonical one: code earlier
+		// in the chain may have set a non-canonical key directly.
+		for k := range r2.Header {
+			if _, mapped := hm.headers[http.CanonicalHeaderKey(k)]; mapped {
+				delete(r2.Header, k)
+			}
 		}
 		m := FromRequestNamed(r, hm.object)
 		if m.Active() {
@@ -86,8 +91,8 @@ func (hm *headerMapper) wrap(next http.Handler) http.Handler {
 					continue
 				}
 				str := FormatHeaderValue(v)
-				if strings.ContainsAny(str, "\r\n\x00") {
-					hm.log.LogAttrs(r.Context(), slog.LevelWarn, "session value refused as a header: it contains CR, LF or NUL",
+				if !validHeaderValue(str) {
+					hm.log.LogAttrs(r.Context(), slog.LevelWarn, "session value refused as a header: it contains a control character (CR, LF, NUL, …)",
 						slog.String("header", name), slog.String("key", key))
 					continue
 				}
@@ -96,6 +101,17 @@ func (hm *headerMapper) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, &r2)
 	})
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no
+// control characters but horizontal tab (RFC 9110 field-value).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // FormatHeaderValue renders a session value as MapSessionToHeader does.

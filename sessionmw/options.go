@@ -397,16 +397,22 @@ func isTokenChar(b byte) bool {
 	return !strings.ContainsRune("()<>@,;:\\\"/[]?={}", rune(b))
 }
 
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case: browsers match
+// the __Host- and __Secure- cookie prefixes case-insensitively.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 // validate checks the combinations of options.
 func (c *config) validate() error {
 	switch {
-	case strings.HasPrefix(c.cookieName, "__Host-") && !c.secure:
+	case hasPrefixFold(c.cookieName, "__Host-") && !c.secure:
 		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithSecure(true)", c.cookieName)
-	case strings.HasPrefix(c.cookieName, "__Host-") && c.path != "/":
+	case hasPrefixFold(c.cookieName, "__Host-") && c.path != "/":
 		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithPath(\"/\"), not %q", c.cookieName, c.path)
-	case strings.HasPrefix(c.cookieName, "__Host-") && c.domain != "":
+	case hasPrefixFold(c.cookieName, "__Host-") && c.domain != "":
 		return fmt.Errorf("sessionmw: WithSessionCookie: %q must not have WithDomain(%q)", c.cookieName, c.domain)
-	case strings.HasPrefix(c.cookieName, "__Secure-") && !c.secure:
+	case hasPrefixFold(c.cookieName, "__Secure-") && !c.secure:
 		return fmt.Errorf("sessionmw: WithSessionCookie: %q needs WithSecure(true)", c.cookieName)
 	case c.sameSite == http.SameSiteNoneMode && !c.secure:
 		return fmt.Errorf("sessionmw: WithSameSite: SameSite=None needs WithSecure(true); browsers drop such cookies")

@@ -41,7 +41,7 @@ func main() {
 type options struct {
 	addr, secret, store, redisURL string
 	secure, verbose               bool
-	redisCache                    time.Duration
+	redisCache, redisTimeout      time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.store, "store", "memory", "session store: memory, ristretto or redis")
 	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis/Valkey URL for -store redis")
 	fs.DurationVar(&o.redisCache, "redis-cache", 0, "client-side cache TTL for -store redis (0: off)")
+	fs.DurationVar(&o.redisTimeout, "redis-timeout", redisstore.DefaultTimeout, "per-operation timeout for -store redis")
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -139,7 +140,7 @@ func openStore(ctx context.Context, o options) (sessionmw.Store, func(), error) 
 		}
 		return s, func() { s.Close() }, nil
 	case "redis":
-		var opts []redisstore.Option
+		opts := []redisstore.Option{redisstore.WithTimeout(o.redisTimeout)}
 		if o.redisCache > 0 {
 			opts = append(opts, redisstore.WithClientCache(o.redisCache))
 		}
