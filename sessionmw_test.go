@@ -3,6 +3,7 @@ package sessionmw_test
 
 import (
 	"bytes"
+	"flag"
 	"context"
 	"errors"
 	"fmt"
@@ -1057,7 +1058,8 @@ func TestMain(m *testing.M) {
 				leaks++
 			}
 		}
-		if len(seen.values) < 10 || !strings.Contains(logs, "invalid session cookie") {
+		full := flag.Lookup("test.run").Value.String() == ""
+		if full && (len(seen.values) < 10 || !strings.Contains(logs, "invalid session cookie")) {
 			fmt.Println("FAIL: the log check saw too little to be meaningful")
 			leaks++
 		}
