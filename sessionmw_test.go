@@ -3,9 +3,9 @@ package sessionmw_test
 
 import (
 	"bytes"
-	"flag"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
