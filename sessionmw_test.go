@@ -21,6 +21,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/sessionmw/go/sessionmw"
 )
 
@@ -1064,6 +1066,10 @@ func TestMain(m *testing.M) {
 			leaks++
 		}
 		seen.mu.Unlock()
+		if err := goleak.Find(); err != nil {
+			fmt.Println("FAIL: goroutines outlived the tests:", err)
+			leaks++
+		}
 		if leaks > 0 {
 			code = 1
 		}
