@@ -114,3 +114,19 @@ func TestCounterRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedCookieHeader: a Cookie header over the server's
+// MaxHeaderBytes is answered 431 by net/http before the middleware runs.
+func TestOversizedCookieHeader(t *testing.T) {
+	base, _ := startCounter(t)
+	req, _ := http.NewRequest("GET", base+"/session_test", nil)
+	req.Header.Set("Cookie", "sid="+strings.Repeat("A", 20<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("status %d, Set-Cookie %q; want 431 and no session", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+}

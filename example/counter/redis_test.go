@@ -40,6 +40,20 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 			cookie, _, _ = strings.Cut(sc, ";")
 		}
 	}
+	// A freshly started instance (as after a restart) accepts the cookie.
+	fresh, _ := startCounter(t, "-store", "redis", "-redis-url", srv.URL())
+	req, _ := http.NewRequest("GET", fresh+"/session_test", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	fmt.Fscanf(resp.Body, "{\"test_counter\": %d}", &got)
+	resp.Body.Close()
+	if got != 21 {
+		t.Fatalf("restarted instance: counter %d, want 21", got)
+	}
 }
 
 // TestRedisOutage: with Redis stopped, requests get 503 (no panic, no

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionmw/go/internal/redistest"
 	"github.com/sessionmw/go/sessionmw"
@@ -68,5 +70,33 @@ middlewares:
 	}
 	if ttl := strings.TrimSpace(srv.CLI("PTTL", strings.TrimSpace(keys))); ttl == "-1" || strings.HasPrefix(ttl, "-") || ttl == "0" {
 		t.Fatalf("PTTL %s: the session has no expiry", ttl)
+	}
+}
+
+// TestBrowserSessionCookieStillExpires: MaxAge 0 makes a browser-session
+// cookie, but the Redis key still has a finite TTL (the idle timeout).
+func TestBrowserSessionCookieStillExpires(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := redisstore.New(context.Background(), srv.URL(), redisstore.WithPrefix("b:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mw, err := sessionmw.New([]byte(strings.Repeat("k", 32)), sessionmw.WithStore(s), sessionmw.WithMaxAge(0), sessionmw.WithIdleTimeout(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	rec := httptest.NewRecorder()
+	mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sessionmw.FromRequest(r).GetSession().Set("k", 1)
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if sc := rec.Header().Get("Set-Cookie"); strings.Contains(sc, "Max-Age") || strings.Contains(sc, "Expires") {
+		t.Fatalf("browser-session cookie has a lifetime: %q", sc)
+	}
+	key := strings.TrimSpace(srv.CLI("--scan", "--pattern", "b:session:*"))
+	ttl, err := strconv.Atoi(srv.CLI("PTTL", key))
+	if err != nil || ttl <= 0 || ttl > int((30*time.Minute)/time.Millisecond) {
+		t.Fatalf("PTTL of %q = %d (%v), want 0 < PTTL <= 30 min", key, ttl, err)
 	}
 }
