@@ -1,0 +1,129 @@
+package sessionmw_test
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/sessionmw/go/sessionmw"
+)
+
+var storageFuzzSecret = []byte("fuzz cookie storage secret, 32+ bytes!")
+
+// storageFuzzApp: /big stores ~6 KB (two chunks); every request answers
+// whether it found the session.
+var storageFuzzApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := sessionmw.FromRequest(r).GetSession()
+	if r.URL.Path == "/big" {
+		s.Set("big", strings.Repeat("x", 6000))
+	}
+	b, _ := io.ReadAll(r.Body)
+	_, found := s.Get("big")
+	fmt.Fprintf(w, "found=%t body=%d", found, len(b))
+})
+
+// FuzzCookieStorageOpen sends arbitrary chunk cookie sets ({{C1}} and {{C2}}
+// stand for the two real chunk values): never a panic or a 500, and the
+// session opens only when the first sid and sid2 cookies are exactly the
+// real chunks.
+func FuzzCookieStorageOpen(f *testing.F) {
+	for _, seed := range []string{
+		"sid={{C1}}; sid2={{C2}}",
+		"sid={{C1}}",
+		"sid2={{C2}}; sid={{C1}}",
+		"sid={{C2}}; sid2={{C1}}",
+		"sid=3.{{C1}}; sid2={{C2}}",
+		"sid={{C1}}; sid2={{C2}}; sid3={{C2}}",
+		"sid=1.AAAA",
+		"sid=300.x; sid2=y",
+		"sid={{C1}}x; sid2={{C2}}",
+		"sid=garbage; sid={{C1}}; sid2={{C2}}",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		mw, err := sessionmw.New(storageFuzzSecret, sessionmw.WithCookieStorage())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := mw.Handler(storageFuzzApp)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/big", nil))
+		chunks := map[string]string{}
+		for _, c := range rec.Result().Cookies() {
+			chunks[c.Name] = c.Value
+		}
+		if chunks["sid"] == "" || chunks["sid2"] == "" {
+			t.Fatalf("setup: want two chunks, got %v", rec.Result().Cookies())
+		}
+		header := strings.NewReplacer("{{C1}}", chunks["sid"], "{{C2}}", chunks["sid2"]).Replace(raw)
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Cookie", header)
+		first := func(name string) string {
+			if cs := req.CookiesNamed(name); len(cs) > 0 && !cs[0].Quoted {
+				return cs[0].Value
+			}
+			return ""
+		}
+		want := first("sid") == chunks["sid"] && first("sid2") == chunks["sid2"]
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d for %q", rec.Code, header)
+		}
+		if got := strings.HasPrefix(rec.Body.String(), "found=true"); got != want {
+			t.Fatalf("found = %v, want %v, for %q", got, want, raw)
+		}
+	})
+}
+
+// FuzzLogoutBody posts arbitrary bodies with arbitrary content types to a
+// logged-in session: a logout happens only for a form body (within
+// MaxLogoutBody) carrying session_logout, and otherwise the next handler
+// reads the whole body, unconsumed.
+func FuzzLogoutBody(f *testing.F) {
+	f.Add("session_logout=1", "application/x-www-form-urlencoded")
+	f.Add("a=1&session_logout", "application/x-www-form-urlencoded; charset=utf-8")
+	f.Add("session_logout=1", "text/plain")
+	f.Add("a=1&b=2", "application/x-www-form-urlencoded")
+	f.Add("%zz&session_logout=1", "application/x-www-form-urlencoded")
+	f.Add(strings.Repeat("x", 70000)+"&session_logout=1", "application/x-www-form-urlencoded")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, body, contentType string) {
+		mw, err := sessionmw.New(storageFuzzSecret, sessionmw.WithCookieStorage(), sessionmw.WithLogout())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := mw.Handler(storageFuzzApp)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/big", nil))
+		var cookie []string
+		for _, c := range rec.Result().Cookies() {
+			cookie = append(cookie, c.Name+"="+c.Value)
+		}
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Header.Set("Cookie", strings.Join(cookie, "; "))
+		req.Header.Set("Content-Type", contentType)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+
+		ct, _, ctErr := mime.ParseMediaType(contentType)
+		form, formErr := url.ParseQuery(body)
+		wantLogout := ctErr == nil && ct == "application/x-www-form-urlencoded" && len(body) <= sessionmw.MaxLogoutBody &&
+			formErr == nil && form.Has(sessionmw.DefaultLogoutArg)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d", rec.Code)
+		}
+		if gotLogout := rec.Body.Len() == 0; gotLogout != wantLogout {
+			t.Fatalf("logout = %v, want %v (body %q…, type %q)", gotLogout, wantLogout, body[:min(len(body), 40)], contentType)
+		}
+		if !wantLogout && rec.Body.String() != fmt.Sprintf("found=true body=%d", len(body)) {
+			t.Fatalf("next handler saw %q, want the session and all %d body bytes", rec.Body.String(), len(body))
+		}
+	})
+}
