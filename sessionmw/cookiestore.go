@@ -393,7 +393,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	if h == nil {
 		return nil // after the response: nothing can carry the cookie
 	}
-	m.session.markSaved()
+	m.session.markSaved(u)
 	m.stored, m.meta, m.renew, m.touch, m.reissue, m.oldID = true, meta, false, false, false, ""
 	maxAge := mw.cfg.cookieMaxAge()
 	for i, v := range vals {

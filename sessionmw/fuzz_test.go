@@ -178,11 +178,13 @@ func FuzzDecodeSessionCookie(f *testing.F) {
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d for cookie %q=%q; body %q", rec.Code, name, sent, rec.Body.String())
 		}
+		// A fresh session must send its cookie; a resumed one re-sends it
+		// only when it was signed more than a touch interval ago.
 		scs := fuzzSessionCookies(rec, name)
-		if len(scs) != 1 {
-			t.Fatalf("%d Set-Cookie headers for %q, want exactly 1 (the handler wrote): %q", len(scs), name, scs)
+		if len(scs) > 1 || (!want && len(scs) != 1) {
+			t.Fatalf("%d Set-Cookie headers for %q (resumed: %v): %q", len(scs), name, want, scs)
 		}
-		if len(scs[0]) >= 4096 {
+		if len(scs) == 1 && len(scs[0]) >= 4096 {
 			t.Fatalf("Set-Cookie is %d bytes, over the 4096-byte budget", len(scs[0]))
 		}
 		body := rec.Body.String()

@@ -98,33 +98,39 @@ func WithKeyLookup(spec string) Option {
 	}
 }
 
-// candidates returns the values the request offers as its session id, in
-// order of preference.
-func (k keyLookup) candidates(r *http.Request) []string {
-	// Quoted cookie values are another spelling of the same bytes; the
-	// encoder never quotes, so they are refused (an empty candidate).
+// each calls yield with each value the request offers as its session id,
+// in order of preference, until yield returns false.
+func (k keyLookup) each(r *http.Request, yield func(string) bool) {
 	switch k.source {
 	case fromHeader:
-		return r.Header.Values(k.name)
+		for _, v := range r.Header[k.name] {
+			if !yield(v) {
+				return
+			}
+		}
+		return
 	case fromQuery:
 		if r.URL.RawQuery == "" {
-			return nil
+			return
 		}
-		return r.URL.Query()[k.name]
+		for _, v := range r.URL.Query()[k.name] {
+			if !yield(v) {
+				return
+			}
+		}
+		return
 	}
-	cs := r.CookiesNamed(k.name)
-	if len(cs) == 0 {
-		return nil
-	}
-	vals := make([]string, len(cs))
-	for i, c := range cs {
+	for _, c := range r.CookiesNamed(k.name) {
+		v := c.Value
 		if c.Quoted {
-			vals[i] = quotedMarker
-			continue
+			// Quoted values are another spelling of the same bytes; the
+			// encoder never quotes, so they never verify.
+			v = quotedMarker
 		}
-		vals[i] = c.Value
+		if !yield(v) {
+			return
+		}
 	}
-	return vals
 }
 
 // strip removes the session credential from r (which must be a private
@@ -190,9 +196,7 @@ func (mw *Middleware) deliver(h http.Header, value string, expire bool) {
 		return // never echo an id into a URL-borne channel
 	case fromHeader:
 		h.Set(mw.cfg.lookup.name, value)
-		if h.Get("Cache-Control") == "" {
-			h.Set("Cache-Control", "no-store")
-		}
+		noStore(h)
 		return
 	}
 	maxAge := mw.cfg.cookieMaxAge()

@@ -37,6 +37,7 @@ type SessionManager struct {
 	explicitRenew  bool   // RenewID was called (cookie storage revokes the old id)
 	chunksSeen     int    // cookie storage: chunk cookies the request carried
 	found          bool   // the request's credential led to a live session
+	cookieTS       int64  // when the client's cookie was signed (Unix seconds)
 	loggedIn       bool   // Login was called
 	restored       bool   // restored from a remember-me token
 	rememberID     string // the token the request carried (valid), if any
@@ -149,25 +150,26 @@ func (m *SessionManager) Destroy() error {
 // fresh session; only a store failure is an error.
 func (m *SessionManager) load(r *http.Request) error {
 	mw := m.mw
-	vals := mw.cfg.lookup.candidates(r)
-	if len(vals) > 1 {
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session ids in one request; the first valid one wins",
-			slog.String("source", mw.cfg.lookup.String()), slog.Int("count", len(vals)), slog.String("remote", r.RemoteAddr))
-	}
 	var id string
-	for _, v := range vals {
+	count := 0
+	mw.cfg.lookup.each(r, func(v string) bool {
+		count++
 		if v == "" {
-			continue
+			return true
 		}
 		m.hadCookie = true
-		got, fallback, err := mw.ids.decode(mw.cfg.cookieName, v)
+		got, ts, fallback, err := mw.ids.decode(mw.cfg.cookieName, v)
 		if err != nil {
 			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie; starting a fresh session",
 				slog.String("source", mw.cfg.lookup.String()), slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
-			continue
+			return true
 		}
-		id, m.reissue = got, fallback
-		break
+		id, m.cookieTS, m.reissue = got, ts, fallback
+		return false
+	})
+	if count > 1 {
+		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session ids in one request; the first valid one wins",
+			slog.String("source", mw.cfg.lookup.String()), slog.Int("count", count), slog.String("remote", r.RemoteAddr))
 	}
 	if id == "" {
 		return nil
@@ -224,7 +226,7 @@ func (m *SessionManager) commit() error {
 	mw := m.mw
 	h := m.w.ResponseWriter.Header()
 	if vary := mw.cfg.lookup.varyOn(); vary != "" && (m.hadCookie || m.stored) {
-		h.Add("Vary", vary)
+		addVary(h, vary)
 	}
 	defer m.finishHeadersLocked(h)
 	dirty := m.session.Modified()
@@ -295,7 +297,7 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	if err != nil {
 		return fmt.Errorf("sessionmw: save session %s: %w", fingerprint(m.id), err)
 	}
-	m.session.markSaved()
+	m.session.markSaved(u)
 	m.stored, m.meta, m.renew, m.touch = true, meta, false, false
 	if m.oldID != "" {
 		old := m.oldID
@@ -317,8 +319,15 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	if h == nil {
 		return nil
 	}
-	if err := m.setCookieLocked(h); err != nil {
-		return err
+	// The cookie goes out for a new or renewed id, a retired key, or when
+	// the one the client holds was signed more than a touch interval ago
+	// (which refreshes its signature time and Max-Age); not on every write.
+	stale := now/int64(time.Second)-m.cookieTS >= int64(mw.cfg.touchInterval/time.Second)
+	if full || m.reissue || stale {
+		if err := m.setCookieLocked(h); err != nil {
+			return err
+		}
+		m.cookieTS = now / int64(time.Second)
 	}
 	return m.afterSaveLocked(h)
 }

@@ -18,10 +18,12 @@ type Middleware struct {
 	ownsStore bool
 	ids       *idCodec
 	cookies   *cookieCodec // cookie storage; nil with a server store
-	remembers *cookieCodec // remember-me tokens; nil without WithRemember
-	ctxKey    any
-	log       *slog.Logger
-	ttl       time.Duration
+	// cookieSuffix is the rendered attributes of a browser-session cookie.
+	cookieSuffix string
+	remembers    *cookieCodec // remember-me tokens; nil without WithRemember
+	ctxKey       any
+	log          *slog.Logger
+	ttl          time.Duration
 }
 
 // New returns a session middleware that signs session ids with secretKey
@@ -75,6 +77,7 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	}
 	mw.ids = ids
 	mw.ctxKey = objectKey(cfg.objectName)
+	mw.cookieSuffix = mw.newCookieSuffix()
 	if cfg.remember != nil {
 		if mw.remembers, err = newCookieCodecInfo(rememberInfo, 1, keys...); err != nil {
 			return nil, err

@@ -169,11 +169,17 @@ func (s *Session) update(full bool, m Meta) Update {
 }
 
 // markSaved makes the saved state the new base, so a later save (after the
-// response was committed) only sends what changed since.
-func (s *Session) markSaved() {
+// response was committed) only sends what changed since. u is the update
+// that was saved: a Replace already lists every entry (stores copy what
+// they keep, so the slice is ours to reuse).
+func (s *Session) markSaved(u Update) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.base = &Record{Values: s.entriesLocked()}
+	vals := u.Set
+	if !u.Replace {
+		vals = s.entriesLocked()
+	}
+	s.base = &Record{Values: vals}
 	s.set, s.deleted, s.cleared, s.dirty = nil, nil, false, false
 }
 
