@@ -2,11 +2,11 @@
 package sessionmw_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sessionmw/go/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,22 +35,7 @@ var (
 // check that none of them reveals a secret, a cookie value or a session id.
 var logSink = &syncBuffer{}
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 var testLogger = slog.New(slog.NewTextHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 

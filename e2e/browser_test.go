@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/sessionmw/go/internal/syncbuf"
 	"image/png"
 	"net"
 	"net/http"
@@ -18,7 +19,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -288,20 +288,4 @@ func checkPNG(t *testing.T, file string) {
 	t.Logf("screenshot: %s (%d bytes, %dx%d)", file, len(b), img.Bounds().Dx(), img.Bounds().Dy())
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's two output streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer

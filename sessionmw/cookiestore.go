@@ -361,19 +361,7 @@ func (m *SessionManager) loadCookie(r *http.Request) error {
 func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	mw := m.mw
 	now := time.Now().UnixNano()
-	full := !m.stored
-	if m.id == "" {
-		m.id = newID()
-	}
-	meta := m.meta
-	if full {
-		if meta.Created == 0 || !m.renew {
-			meta.Created = now
-		}
-		meta.Issued = now
-	}
-	meta.Saved = now
-	meta.Audience = mw.cfg.audience
+	meta, _ := m.nextMetaLocked(now)
 	if mw.recordTTL(meta, now) <= 0 {
 		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",
 			slog.Any("session", fingerprint(m.id)))

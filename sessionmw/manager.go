@@ -253,24 +253,32 @@ func (m *SessionManager) commit() error {
 	return m.saveLocked(h, dirty || m.renew)
 }
 
-// saveLocked writes the session to the store and sets the cookie.
-func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
-	mw := m.mw
-	now := time.Now().UnixNano()
-	full := !m.stored
+// nextMetaLocked returns the metadata the session is saved with at now,
+// assigning an id if it has none; full reports a new or renewed id (the
+// whole session is written).
+func (m *SessionManager) nextMetaLocked(now int64) (meta Meta, full bool) {
+	full = !m.stored
 	if m.id == "" {
 		m.id = newID()
 	}
-	meta := m.meta
+	meta = m.meta
 	if full {
 		if meta.Created == 0 || !m.renew {
-			meta.Created = now
+			meta.Created = now // renewals keep the creation time
 		}
 		meta.Issued = now
 	}
 	meta.Saved = now
 	meta.Successor = ""
-	meta.Audience = mw.cfg.audience
+	meta.Audience = m.mw.cfg.audience
+	return meta, full
+}
+
+// saveLocked writes the session to the store and sets the cookie.
+func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
+	mw := m.mw
+	now := time.Now().UnixNano()
+	meta, full := m.nextMetaLocked(now)
 	ttl := mw.recordTTL(meta, now)
 	if ttl <= 0 {
 		// Past its absolute timeout: the session is over, whatever changed.

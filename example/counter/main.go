@@ -13,18 +13,17 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/sessionmw/go/internal/serve"
 	"github.com/sessionmw/go/sessionmw"
 	"github.com/sessionmw/go/sessionmw/redisstore"
 )
@@ -100,32 +99,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	}
 	defer mw.Close()
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           mw.Handler(newMux(logger)),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-	}
-	logger.Info("counter listening", "url", "http://"+ln.Addr().String()+"/session_test", "store", o.store)
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	srv := &http.Server{Handler: mw.Handler(newMux(logger)), MaxHeaderBytes: 16 << 10}
+	return serve.Run(ctx, o.addr, srv, func(addr string) {
+		logger.Info("counter listening", "url", "http://"+addr+"/session_test", "store", o.store)
+		if ready != nil {
+			ready <- addr
+		}
+	})
 }
 
 func openStore(ctx context.Context, o options) (sessionmw.Store, func(), error) {

@@ -1,34 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"github.com/sessionmw/go/internal/syncbuf"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
-	"sync"
 	"testing"
 )
 
 // startCounter runs the example on a free port and returns its base URL.
-// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func startCounter(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
