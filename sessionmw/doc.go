@@ -67,6 +67,23 @@
 // sessionmw/redisstore keeps sessions in Redis or Valkey. Every store
 // passes the conformance suite in sessionmw/storetest.
 //
+// # Beyond authx_extra
+//
+//   - Gateway plugin features: [WithKeyLookup] (cookie, header or query),
+//     [WithAutoRenew] with a grace window, [WithDisableSessionForward],
+//     [MapSessionToHeader], named storage ([RegisterStorage]) and
+//     [LoadSession] with the gateway's defaults; package sessionmw/config
+//     loads its middlewares.yaml.
+//   - Kong session plugin features: encrypted cookie storage
+//     ([WithCookieStorage], chunked, [ErrSessionTooLarge]), idle, rolling
+//     and absolute timeouts ([WithRollingTimeout], [WithAbsoluteTimeout]),
+//     logout ([WithLogout]), key rotation ([WithSecretFallbacks]),
+//     revocation of cookie sessions ([WithRevocationStore]),
+//     authentication ([SessionManager.Login], [Authenticated]), remember-me
+//     ([WithRemember]), audiences ([WithAudience]), revoke everywhere
+//     ([Middleware.RevokeSubject]) and [Kong], a preset with Kong's
+//     defaults.
+//
 // # Value types
 //
 // Values keep their Go type through every store, see [Session].
