@@ -59,6 +59,7 @@ type macPool struct{ sync.Pool }
 type macState struct {
 	h   hash.Hash
 	sum [sha256.Size]byte
+	buf []byte // the MAC input, copied here so callers' stack buffers stay there
 }
 
 func newMacPool(key []byte) *macPool {
@@ -67,13 +68,12 @@ func newMacPool(key []byte) *macPool {
 	return p
 }
 
-// mac returns HMAC(parts...) into dst (which must hold sha256.Size bytes).
-func (p *macPool) mac(dst []byte, parts ...[]byte) {
+// mac writes HMAC(name + "|" + data) into dst (sha256.Size bytes).
+func (p *macPool) mac(dst []byte, name string, data []byte) {
 	st := p.Get().(*macState)
+	st.buf = append(append(append(st.buf[:0], name...), '|'), data...)
 	st.h.Reset()
-	for _, b := range parts {
-		st.h.Write(b)
-	}
+	st.h.Write(st.buf)
 	copy(dst, st.h.Sum(st.sum[:0]))
 	p.Put(st)
 }
@@ -137,11 +137,9 @@ func (c *idCodec) encodeAt(name string, u uuid.UUID, ts int64) string {
 	signed := len(b)
 	b = append(b, '|')
 	b = b[:len(b)+sha256.Size]
-	c.keys[0].mac(b[signed+1:], []byte(name), pipe, b[:signed])
+	c.keys[0].mac(b[signed+1:], name, b[:signed])
 	return base64.URLEncoding.EncodeToString(b)
 }
-
-var pipe = []byte{'|'}
 
 // decode verifies value as the cookie called name and returns the id in
 // it and the time it was signed (Unix seconds). fallback reports that a
@@ -154,8 +152,9 @@ func (c *idCodec) decode(name, value string) (id string, ts int64, fallback bool
 	// securecookie's base64 decoding tolerates non-canonical spellings
 	// (unused bits set in the last character); accept only the one
 	// spelling the encoder produces, so a value maps to one id one way.
-	var buf [maxCookieValueLen]byte
-	n, derr := base64.URLEncoding.Strict().Decode(buf[:], []byte(value))
+	var in, buf [maxCookieValueLen]byte
+	copy(in[:], value) // a stack copy: converting value would allocate
+	n, derr := base64.URLEncoding.Strict().Decode(buf[:], in[:len(value)])
 	if derr != nil {
 		return "", 0, false, errNotCanonical
 	}
@@ -172,7 +171,7 @@ func (c *idCodec) decode(name, value string) (id string, ts int64, fallback bool
 	var sum [sha256.Size]byte
 	verified := -1
 	for k, p := range c.keys {
-		p.mac(sum[:], []byte(name), pipe, b[:j])
+		p.mac(sum[:], name, b[:j])
 		if hmac.Equal(b[j+1:], sum[:]) {
 			verified = k
 			break

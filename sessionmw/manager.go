@@ -21,6 +21,7 @@ type SessionManager struct {
 	w        responseWriter
 	session  Session
 	inactive bool
+	rctx     managerCtx // the request's context with this manager in it
 
 	mu             sync.Mutex
 	id             string // current id; "" until one is needed
@@ -46,6 +47,24 @@ type SessionManager struct {
 	expireRemember bool
 	oldRemember    string // token replaced by a new Login
 	committed      bool
+}
+
+// managerCtx is the request context the middleware hands to the next
+// handler: its parent plus this manager under the middleware's key. It
+// lives inside the SessionManager, saving the allocation of
+// context.WithValue on every request.
+type managerCtx struct {
+	context.Context
+	key any
+	m   *SessionManager
+}
+
+// Value implements context.Context.
+func (c *managerCtx) Value(key any) any {
+	if key == c.key {
+		return c.m
+	}
+	return c.Context.Value(key)
 }
 
 // GetSession returns the session's data (authx_extra's get_session()).

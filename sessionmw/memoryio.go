@@ -2,7 +2,9 @@ package sessionmw
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/google/uuid"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -45,8 +47,85 @@ type MemoryIO struct {
 
 type memShard struct {
 	mu sync.RWMutex
-	m  map[string]memEntry
-	_  [40]byte // keep shards on separate cache lines
+	// uuids holds the middleware's ids (canonical UUID strings) by their
+	// 16 bytes, sparing each session a 48-byte string; other holds any
+	// other id a caller of the Store interface may use.
+	uuids map[[16]byte]memEntry
+	other map[string]memEntry
+	_     [32]byte // keep shards on separate cache lines
+}
+
+// memID is how MemoryIO keys an id: its UUID bytes when it is a
+// canonical (lower-case, hyphenated) UUID, else the string itself.
+type memID struct {
+	u    [16]byte
+	s    string
+	uuid bool
+}
+
+func parseMemID(id string) memID {
+	if u, ok := parseCanonicalUUID(id); ok {
+		return memID{u: u, uuid: true}
+	}
+	return memID{s: id}
+}
+
+// parseCanonicalUUID parses exactly the form uuid.UUID.String produces,
+// so that two different strings never share a key.
+func parseCanonicalUUID(id string) (u [16]byte, ok bool) {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, ok1 := lowerHex(id[i])
+		lo, ok2 := lowerHex(id[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+	}
+	return u, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+func (sh *memShard) get(k memID) (memEntry, bool) {
+	if k.uuid {
+		e, ok := sh.uuids[k.u]
+		return e, ok
+	}
+	e, ok := sh.other[k.s]
+	return e, ok
+}
+
+func (sh *memShard) put(k memID, e memEntry) {
+	if k.uuid {
+		sh.uuids[k.u] = e
+	} else {
+		sh.other[k.s] = e
+	}
+}
+
+func (sh *memShard) del(k memID) {
+	if k.uuid {
+		delete(sh.uuids, k.u)
+	} else {
+		delete(sh.other, k.s)
+	}
 }
 
 type memEntry struct {
@@ -75,7 +154,8 @@ func WithMaxEntries(n int) MemoryOption {
 func NewMemoryIO(opts ...MemoryOption) *MemoryIO {
 	s := &MemoryIO{seed: maphash.MakeSeed(), maxEntries: DefaultMemoryMaxEntries, sweepEvery: DefaultSweepInterval}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]memEntry)
+		s.shards[i].uuids = make(map[[16]byte]memEntry)
+		s.shards[i].other = make(map[string]memEntry)
 	}
 	for _, o := range opts {
 		o(s)
@@ -88,8 +168,11 @@ func NewMemoryIO(opts ...MemoryOption) *MemoryIO {
 	return s
 }
 
-func (s *MemoryIO) shard(id string) *memShard {
-	return &s.shards[maphash.String(s.seed, id)%memShards]
+func (s *MemoryIO) shard(k memID) *memShard {
+	if k.uuid {
+		return &s.shards[k.u[15]%memShards] // random bits of a v4 UUID
+	}
+	return &s.shards[maphash.String(s.seed, k.s)%memShards]
 }
 
 // Load implements Store.
@@ -97,9 +180,10 @@ func (s *MemoryIO) Load(ctx context.Context, id string) (*Record, error) {
 	if s.closed.Load() {
 		return nil, ErrStoreClosed
 	}
-	sh := s.shard(id)
+	k := parseMemID(id)
+	sh := s.shard(k)
 	sh.mu.RLock()
-	e, ok := sh.m[id]
+	e, ok := sh.get(k)
 	sh.mu.RUnlock()
 	if !ok || time.Now().UnixNano() >= e.expires {
 		return nil, nil
@@ -116,10 +200,11 @@ func (s *MemoryIO) Save(ctx context.Context, id string, u Update, ttl time.Durat
 		return fmt.Errorf("sessionmw: MemoryIO.Save: TTL %v is not positive", ttl)
 	}
 	now := time.Now().UnixNano()
-	sh := s.shard(id)
+	k := parseMemID(id)
+	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old, ok := sh.m[id]
+	old, ok := sh.get(k)
 	live := ok && now < old.expires
 	if !live && !u.Replace {
 		return fmt.Errorf("sessionmw: MemoryIO.Save %s: %w", fingerprint(id), ErrNotFound)
@@ -138,7 +223,7 @@ func (s *MemoryIO) Save(ctx context.Context, id string, u Update, ttl time.Durat
 	if live {
 		base = old.rec
 	}
-	sh.m[id] = memEntry{rec: Merge(base, u), expires: now + int64(ttl)}
+	sh.put(k, memEntry{rec: Merge(base, u), expires: now + int64(ttl)})
 	s.subjects.move(id, oldSubject, u.Meta.Subject)
 	return nil
 }
@@ -156,10 +241,11 @@ func (s *MemoryIO) Delete(ctx context.Context, id string) error {
 	if s.closed.Load() {
 		return ErrStoreClosed
 	}
-	sh := s.shard(id)
+	k := parseMemID(id)
+	sh := s.shard(k)
 	sh.mu.Lock()
-	if e, ok := sh.m[id]; ok {
-		delete(sh.m, id)
+	if e, ok := sh.get(k); ok {
+		sh.del(k)
 		s.count.Add(-1)
 		s.subjects.move(id, e.rec.Meta.Subject, "")
 	}
@@ -177,9 +263,18 @@ func (s *MemoryIO) Sweep() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for id, e := range sh.m {
+		for u, e := range sh.uuids {
 			if now >= e.expires {
-				delete(sh.m, id)
+				delete(sh.uuids, u)
+				s.count.Add(-1)
+				if e.rec.Meta.Subject != "" {
+					s.subjects.move(uuid.UUID(u).String(), e.rec.Meta.Subject, "")
+				}
+			}
+		}
+		for id, e := range sh.other {
+			if now >= e.expires {
+				delete(sh.other, id)
 				s.count.Add(-1)
 				s.subjects.move(id, e.rec.Meta.Subject, "")
 			}

@@ -142,7 +142,8 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			m.finish()
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), mw.ctxKey, m))
+		m.rctx = managerCtx{Context: r.Context(), key: mw.ctxKey, m: m}
+		r = r.WithContext(&m.rctx)
 		if mw.cfg.stripForward {
 			mw.cfg.lookup.strip(r)
 		}

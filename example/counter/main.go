@@ -142,7 +142,9 @@ func newMux(logger *slog.Logger) *http.ServeMux {
 		s.Set("test_counter", n+1)
 		// The seed prints the session id; an id is a credential, so only a
 		// fingerprint of it is logged.
-		logger.Debug("session_test", "session", sessionmw.Fingerprint(m.GetSessionID()), "test_counter", n+1)
+		if logger.Enabled(r.Context(), slog.LevelDebug) {
+			logger.Debug("session_test", "session", sessionmw.Fingerprint(m.GetSessionID()), "test_counter", n+1)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"test_counter\": %d}\n", n+1)
 	})
