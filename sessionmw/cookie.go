@@ -146,6 +146,11 @@ func (c *idCodec) encodeAt(name string, u uuid.UUID, ts int64) string {
 // retired key verified it (the cookie should be re-issued under the
 // current key).
 func (c *idCodec) decode(name, value string) (id string, ts int64, fallback bool, err error) {
+	return c.decodeAt(name, value, c.now())
+}
+
+// decodeAt is decode at time now (Unix seconds).
+func (c *idCodec) decodeAt(name, value string, now int64) (id string, ts int64, fallback bool, err error) {
 	if len(value) > maxCookieValueLen {
 		return "", 0, false, fmt.Errorf("cookie value is %d bytes, over the %d-byte limit", len(value), maxCookieValueLen)
 	}
@@ -184,7 +189,6 @@ func (c *idCodec) decode(name, value string) (id string, ts int64, fallback bool
 	if !ok {
 		return "", 0, false, errTimestampInvalid
 	}
-	now := c.now()
 	if ts > now+c.skew {
 		return "", 0, false, errTimestampTooNew
 	}

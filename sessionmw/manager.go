@@ -42,7 +42,7 @@ type SessionManager struct {
 	loggedIn       bool   // Login was called
 	restored       bool   // restored from a remember-me token
 	rememberID     string // the token the request carried (valid), if any
-	rememberMeta   Meta
+	rememberMeta   *Meta // the remember token's metadata (nil without one)
 	hadRemember    bool // the request carried a remember cookie
 	expireRemember bool
 	oldRemember    string // token replaced by a new Login
@@ -156,7 +156,7 @@ func (m *SessionManager) Destroy() error {
 		m.expireRemember = true
 	}
 	m.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(m.id)))
-	m.meta, m.rememberID, m.rememberMeta, m.oldRemember = Meta{}, "", Meta{}, ""
+	m.meta, m.rememberID, m.rememberMeta, m.oldRemember = Meta{}, "", nil, ""
 	m.loggedIn, m.restored = false, false
 	m.session.reset()
 	m.id, m.oldID = "", ""
@@ -171,13 +171,14 @@ func (m *SessionManager) load(r *http.Request) error {
 	mw := m.mw
 	var id string
 	count := 0
+	start := time.Now()
 	mw.cfg.lookup.each(r, func(v string) bool {
 		count++
 		if v == "" {
 			return true
 		}
 		m.hadCookie = true
-		got, ts, fallback, err := mw.ids.decode(mw.cfg.cookieName, v)
+		got, ts, fallback, err := mw.ids.decodeAt(mw.cfg.cookieName, v, start.Unix())
 		if err != nil {
 			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie; starting a fresh session",
 				slog.String("source", mw.cfg.lookup.String()), slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
@@ -197,7 +198,7 @@ func (m *SessionManager) load(r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("sessionmw: load session %s: %w", fingerprint(id), err)
 	}
-	now := time.Now().UnixNano()
+	now := start.UnixNano()
 	if rec != nil && rec.Meta.Successor != "" {
 		// An id replaced by auto-renewal, inside its grace period: serve
 		// the session it moved to. The client gets the new id from the

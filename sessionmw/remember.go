@@ -107,7 +107,7 @@ func (m *SessionManager) tryRemember(r *http.Request) error {
 		}
 		return err
 	}
-	m.rememberID, m.rememberMeta = rid, meta
+	m.rememberID, m.rememberMeta = rid, &meta
 	m.meta = Meta{Created: now, Issued: now, Saved: now, Subject: meta.Subject, Credential: meta.Credential, Groups: meta.Groups, Audience: mw.cfg.audience, Remember: rid}
 	m.renew, m.restored = true, true
 	mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session restored from remember-me token")
@@ -143,8 +143,10 @@ func (m *SessionManager) issueRememberLocked(h http.Header) error {
 		return nil
 	}
 	now := time.Now().UnixNano()
-	meta := m.rememberMeta
-	if m.rememberID != rid { // a new token
+	var meta Meta
+	if m.rememberID == rid && m.rememberMeta != nil {
+		meta = *m.rememberMeta
+	} else { // a new token
 		meta = Meta{Created: now}
 	}
 	meta.Saved = now
@@ -166,7 +168,7 @@ func (m *SessionManager) issueRememberLocked(h http.Header) error {
 		return err
 	}
 	mw.setNamedCookie(h, rc.name, vals[0], int((ttl+time.Second-1)/time.Second))
-	m.rememberID, m.rememberMeta = rid, meta
+	m.rememberID, m.rememberMeta = rid, &meta
 	return nil
 }
 
