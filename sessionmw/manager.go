@@ -42,8 +42,8 @@ type SessionManager struct {
 	loggedIn       bool   // Login was called
 	restored       bool   // restored from a remember-me token
 	rememberID     string // the token the request carried (valid), if any
-	rememberMeta   *Meta // the remember token's metadata (nil without one)
-	hadRemember    bool // the request carried a remember cookie
+	rememberMeta   *Meta  // the remember token's metadata (nil without one)
+	hadRemember    bool   // the request carried a remember cookie
 	expireRemember bool
 	oldRemember    string // token replaced by a new Login
 	committed      bool
