@@ -179,8 +179,6 @@ func TestRequestAndResponseHeaders(t *testing.T) {
 }
 
 func TestKongPreset(t *testing.T) {
-	mw := mustMW(t, secret)
-	_ = mw
 	kong, err := sessionmw.Kong(secret, sessionmw.WithLogger(testLogger))
 	if err != nil {
 		t.Fatal(err)
