@@ -76,13 +76,14 @@ func (m *SessionManager) Login(id Identity) error {
 	m.RenewID()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.meta.Subject, m.meta.Credential, m.meta.Groups = id.Subject, id.Credential, slices.Clone(id.Groups)
+	meta := m.ownMetaLocked()
+	meta.Subject, meta.Credential, meta.Groups = id.Subject, id.Credential, slices.Clone(id.Groups)
 	m.loggedIn = true
 	if m.mw.cfg.remember != nil {
-		if m.meta.Remember != "" && m.oldRemember == "" {
-			m.oldRemember = m.meta.Remember
+		if meta.Remember != "" && m.oldRemember == "" {
+			m.oldRemember = meta.Remember
 		}
-		m.meta.Remember = newID()
+		meta.Remember = newID()
 	}
 	m.mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session authenticated", slog.Any("session", fingerprint(m.id)))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -127,6 +128,16 @@ func (c *idCodec) encode(name, id string) (string, error) {
 }
 
 func (c *idCodec) encodeAt(name string, u uuid.UUID, ts int64) string {
+	var buf [encodedIDLen]byte
+	return string(c.appendEncoded(buf[:0], name, u, ts))
+}
+
+// encodedIDLen is the length of an encoded id with a timestamp of up to
+// 20 characters: base64 of "ts|b64(id)|mac".
+const encodedIDLen = (20 + 1 + 24 + 1 + sha256.Size + 2) / 3 * 4
+
+// appendEncoded appends the cookie value for u signed at ts to dst.
+func (c *idCodec) appendEncoded(dst []byte, name string, u uuid.UUID, ts int64) []byte {
 	// inner: "ts|b64(id)|" + mac; the MAC covers "name|ts|b64(id)".
 	var inner [20 + 1 + 24 + 1 + sha256.Size]byte
 	b := strconv.AppendInt(inner[:0], ts, 10)
@@ -138,7 +149,7 @@ func (c *idCodec) encodeAt(name string, u uuid.UUID, ts int64) string {
 	b = append(b, '|')
 	b = b[:len(b)+sha256.Size]
 	c.keys[0].mac(b[signed+1:], name, b[:signed])
-	return base64.URLEncoding.EncodeToString(b)
+	return base64.URLEncoding.AppendEncode(dst, b)
 }
 
 // decode verifies value as the cookie called name and returns the id in
@@ -242,7 +253,13 @@ func parseInt(b []byte) (int64, bool) {
 
 // newID returns a fresh random (version 4) session id.
 func newID() string {
-	return uuid.NewString()
+	// uuid.NewString, without its two allocations (the UUID escapes into
+	// the io.Reader it reads from).
+	var u uuid.UUID
+	rand.Read(u[:])         // never fails (it crashes the program instead)
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u.String()
 }
 
 // cookieString renders the Set-Cookie value for the session cookie. maxAge
@@ -269,6 +286,21 @@ func (mw *Middleware) renderCookie(name, value string, maxAge int) string {
 		SameSite:    mw.cfg.sameSite,
 	})
 	return c.String()
+}
+
+// sessionCookieFast returns the Set-Cookie value carrying id u, signed now,
+// rendered in one allocation; ok is false where cookieString would not
+// take its fast path (a persistent cookie, or an id not in a cookie).
+func (mw *Middleware) sessionCookieFast(u uuid.UUID) (v string, ok bool) {
+	if mw.cfg.lookup.source != fromCookie || mw.cfg.cookieMaxAge() != 0 || mw.cookieSuffix == "" {
+		return "", false
+	}
+	var buf [256]byte
+	b := append(buf[:0], mw.cfg.cookieName...)
+	b = append(b, '=')
+	b = mw.ids.appendEncoded(b, mw.cfg.cookieName, u, mw.ids.now())
+	b = append(b, mw.cookieSuffix...)
+	return string(b), true
 }
 
 // setCookie adds the session cookie to h, keeping any other Set-Cookie

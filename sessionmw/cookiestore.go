@@ -312,7 +312,7 @@ func lengthPrefixed(p []byte) (field, rest []byte, ok bool) {
 func (m *SessionManager) loadCookie(r *http.Request) error {
 	mw := m.mw
 	name := mw.cfg.cookieName
-	m.chunksSeen = mw.chunksPresent(r)
+	m.chunksSeen = int32(mw.chunksPresent(r))
 	id, rec, fallback, err := mw.cookies.open(name, r)
 	if m.chunksSeen > 0 {
 		m.hadCookie = true
@@ -346,7 +346,8 @@ func (m *SessionManager) loadCookie(r *http.Request) error {
 			return nil
 		}
 	}
-	m.id, m.stored, m.meta, m.reissue, m.found = id, true, rec.Meta, fallback, true
+	m.id, m.stored, m.reissue, m.found = id, true, fallback, true
+	m.shareMetaLocked(&rec.Meta)
 	m.session.base = rec
 	m.touch = now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
 	if after := mw.cfg.renewAfter; after > 0 && now-rec.Meta.Issued >= int64(after) {
@@ -374,20 +375,21 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	}
 	if m.oldID != "" && m.explicitRenew {
 		// RenewID: the pre-renewal cookie must stop working.
-		if err := mw.revoke(m.ctx, m.oldID, mw.sessionRevocationTTL(m.meta, now)); err != nil {
+		if err := mw.revoke(m.ctx, m.oldID, mw.sessionRevocationTTL(*m.meta, now)); err != nil {
 			return err
 		}
 	}
 	if h == nil {
 		return nil // after the response: nothing can carry the cookie
 	}
-	m.session.markSaved(u)
-	m.stored, m.meta, m.renew, m.touch, m.reissue, m.oldID = true, meta, false, false, false, ""
+	saved := m.session.markSaved(u)
+	m.stored, m.renew, m.touch, m.reissue, m.oldID = true, false, false, false, ""
+	m.shareMetaLocked(&saved.Meta)
 	maxAge := mw.cfg.cookieMaxAge()
 	for i, v := range vals {
 		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i+1), v, maxAge)
 	}
-	for i := len(vals) + 1; i <= m.chunksSeen; i++ {
+	for i := len(vals) + 1; i <= int(m.chunksSeen); i++ {
 		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i), "", -1)
 	}
 	return m.afterSaveLocked(h)
@@ -395,7 +397,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 
 // expireCookies clears every session cookie the request carried.
 func (m *SessionManager) expireCookiesLocked(h http.Header) {
-	n := max(m.chunksSeen, 1)
+	n := max(int(m.chunksSeen), 1)
 	for i := 1; i <= n; i++ {
 		m.mw.setNamedCookie(h, chunkName(m.mw.cfg.cookieName, i), "", -1)
 	}

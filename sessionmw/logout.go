@@ -148,5 +148,5 @@ func (m *SessionManager) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session logged out", slog.String("method", r.Method))
-	m.w.WriteHeader(http.StatusOK)
+	m.writer().WriteHeader(http.StatusOK)
 }

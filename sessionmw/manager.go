@@ -15,56 +15,101 @@ import (
 // concurrent use by the goroutines of one request and must not be used
 // after the handler returns.
 type SessionManager struct {
-	mw       *Middleware
-	ctx      context.Context
-	req      *http.Request
-	w        responseWriter
-	session  Session
-	inactive bool
-	rctx     managerCtx // the request's context with this manager in it
+	mw      *Middleware
+	ctx     context.Context     // the request's context as it reached the middleware
+	req     *http.Request       // the request as passed to the next handler
+	rw      http.ResponseWriter // the writer the middleware was given
+	session Session
 
-	mu             sync.Mutex
-	id             string // current id; "" until one is needed
-	stored         bool   // the store holds a record under id (as of load)
-	meta           Meta   // metadata as loaded
-	oldID          string // id replaced by RenewID, deleted after the save
-	renew          bool   // save the whole session under a new id
-	touch          bool   // refresh expiry although nothing changed
-	reissue        bool   // send the cookie again (signed with a fallback key)
-	hadCookie      bool   // the request carried a session cookie
-	expire         bool   // send an expired cookie (after Destroy)
-	viaOld         bool   // loaded through a renewed id's successor link
-	graceOld       bool   // keep oldID readable for the renew grace, not delete it
-	explicitRenew  bool   // RenewID was called (cookie storage revokes the old id)
-	chunksSeen     int    // cookie storage: chunk cookies the request carried
-	found          bool   // the request's credential led to a live session
-	cookieTS       int64  // when the client's cookie was signed (Unix seconds)
-	loggedIn       bool   // Login was called
-	restored       bool   // restored from a remember-me token
-	rememberID     string // the token the request carried (valid), if any
-	rememberMeta   *Meta  // the remember token's metadata (nil without one)
-	hadRemember    bool   // the request carried a remember cookie
+	mu          sync.Mutex
+	id          string         // current id; "" until one is needed
+	oldID       string         // id replaced by RenewID, deleted after the save
+	meta        *Meta          // metadata as loaded or saved; never nil; see ownMetaLocked
+	remember    *rememberToken // the valid remember token the request carried, if any
+	oldRemember string         // token replaced by a new Login
+	cookieTS    int64          // when the client's cookie was signed (Unix seconds)
+	chunksSeen  int32          // cookie storage: chunk cookies the request carried
+
+	inactive       bool
+	stored         bool // the store holds a record under id (as of load)
+	metaOwned      bool // meta points to the manager's own copy, not a shared record's
+	renew          bool // save the whole session under a new id
+	touch          bool // refresh expiry although nothing changed
+	reissue        bool // send the cookie again (signed with a fallback key)
+	hadCookie      bool // the request carried a session cookie
+	expire         bool // send an expired cookie (after Destroy)
+	viaOld         bool // loaded through a renewed id's successor link
+	graceOld       bool // keep oldID readable for the renew grace, not delete it
+	explicitRenew  bool // RenewID was called (cookie storage revokes the old id)
+	found          bool // the request's credential led to a live session
+	loggedIn       bool // Login was called
+	restored       bool // restored from a remember-me token
+	hadRemember    bool // the request carried a remember cookie
 	expireRemember bool
-	oldRemember    string // token replaced by a new Login
 	committed      bool
+	wroteHeader    bool // responseWriter: the response was committed
+	failed         bool // responseWriter: the error handler answered instead
+}
+
+// The SessionManager is the one allocation the middleware makes per
+// request: the response writer and the request context it hands to the
+// next handler are views of it (responseWriter and managerCtx, types with
+// the same fields), rather than objects of their own.
+
+// noMeta is the metadata of a session that has none yet. Shared: never
+// changed (ownMetaLocked copies it first).
+var noMeta Meta
+
+// rememberToken is a remember-me token and its metadata.
+type rememberToken struct {
+	id   string
+	meta Meta
+}
+
+// ownMetaLocked returns m.meta as the manager's own copy, to change.
+// m.meta otherwise points into a loaded record, which stores share.
+func (m *SessionManager) ownMetaLocked() *Meta {
+	if !m.metaOwned {
+		c := *m.meta
+		m.meta, m.metaOwned = &c, true
+	}
+	return m.meta
+}
+
+// setMetaLocked replaces the manager's metadata with a copy of meta.
+func (m *SessionManager) setMetaLocked(meta Meta) {
+	if m.metaOwned {
+		*m.meta = meta
+		return
+	}
+	m.meta, m.metaOwned = &meta, true
+}
+
+// shareMetaLocked points the manager's metadata at a loaded record's.
+func (m *SessionManager) shareMetaLocked(meta *Meta) {
+	m.meta, m.metaOwned = meta, false
 }
 
 // managerCtx is the request context the middleware hands to the next
-// handler: its parent plus this manager under the middleware's key. It
-// lives inside the SessionManager, saving the allocation of
-// context.WithValue on every request.
-type managerCtx struct {
-	context.Context
-	key any
-	m   *SessionManager
-}
+// handler: the request's context plus this manager under the middleware's
+// key, saving the allocation of context.WithValue on every request.
+type managerCtx SessionManager
+
+// Deadline implements context.Context.
+func (c *managerCtx) Deadline() (time.Time, bool) { return c.ctx.Deadline() }
+
+// Done implements context.Context.
+func (c *managerCtx) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Err implements context.Context.
+func (c *managerCtx) Err() error { return c.ctx.Err() }
 
 // Value implements context.Context.
 func (c *managerCtx) Value(key any) any {
-	if key == c.key {
-		return c.m
+	if key == c.mw.ctxKey {
+		return (*SessionManager)(c)
 	}
-	return c.Context.Value(key)
+	return c.ctx.Value(key)
 }
 
 // GetSession returns the session's data (authx_extra's get_session()).
@@ -141,7 +186,7 @@ func (m *SessionManager) Destroy() error {
 		}
 		var err error
 		if m.mw.cookies != nil {
-			err = m.mw.revoke(m.ctx, id, m.mw.sessionRevocationTTL(m.meta, now))
+			err = m.mw.revoke(m.ctx, id, m.mw.sessionRevocationTTL(*m.meta, now))
 		} else {
 			err = m.mw.store.Delete(m.ctx, id)
 		}
@@ -149,14 +194,19 @@ func (m *SessionManager) Destroy() error {
 			return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 		}
 	}
-	if err := m.revokeRememberLocked(m.meta.Remember, m.rememberID, m.oldRemember); err != nil {
+	var rememberID string
+	if m.remember != nil {
+		rememberID = m.remember.id
+	}
+	if err := m.revokeRememberLocked(m.meta.Remember, rememberID, m.oldRemember); err != nil {
 		return err
 	}
 	if m.hadRemember {
 		m.expireRemember = true
 	}
 	m.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(m.id)))
-	m.meta, m.rememberID, m.rememberMeta, m.oldRemember = Meta{}, "", nil, ""
+	m.shareMetaLocked(&noMeta)
+	m.remember, m.oldRemember = nil, ""
 	m.loggedIn, m.restored = false, false
 	m.session.reset()
 	m.id, m.oldID = "", ""
@@ -194,17 +244,17 @@ func (m *SessionManager) load(r *http.Request) error {
 	if id == "" {
 		return nil
 	}
-	rec, err := mw.store.Load(r.Context(), id)
+	now := start.UnixNano()
+	rec, err := loadAt(r.Context(), mw.store, id, now)
 	if err != nil {
 		return fmt.Errorf("sessionmw: load session %s: %w", fingerprint(id), err)
 	}
-	now := start.UnixNano()
 	if rec != nil && rec.Meta.Successor != "" {
 		// An id replaced by auto-renewal, inside its grace period: serve
 		// the session it moved to. The client gets the new id from the
 		// response that renewed it, not from this one.
 		succ := rec.Meta.Successor
-		if rec, err = mw.store.Load(r.Context(), succ); err != nil {
+		if rec, err = loadAt(r.Context(), mw.store, succ, now); err != nil {
 			return fmt.Errorf("sessionmw: load renewed session %s: %w", fingerprint(succ), err)
 		}
 		id, m.reissue, m.viaOld = succ, false, true
@@ -223,7 +273,8 @@ func (m *SessionManager) load(r *http.Request) error {
 		m.reissue, m.viaOld = false, false
 		return nil
 	}
-	m.id, m.stored, m.meta, m.found = id, true, rec.Meta, true
+	m.id, m.stored, m.found = id, true, true
+	m.shareMetaLocked(&rec.Meta)
 	m.session.base = rec
 	m.touch = !m.viaOld && now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
 	if after := mw.cfg.renewAfter; after > 0 && !m.viaOld && now-rec.Meta.Issued >= int64(after) {
@@ -244,7 +295,7 @@ func (m *SessionManager) commit() error {
 	}
 	m.committed = true
 	mw := m.mw
-	h := m.w.ResponseWriter.Header()
+	h := m.rw.Header()
 	if vary := mw.cfg.lookup.varyOn(); vary != "" && (m.hadCookie || m.stored) {
 		addVary(h, vary)
 	}
@@ -281,7 +332,7 @@ func (m *SessionManager) nextMetaLocked(now int64) (meta Meta, full bool) {
 	if m.id == "" {
 		m.id = newID()
 	}
-	meta = m.meta
+	meta = *m.meta
 	if full {
 		if meta.Created == 0 || !m.renew {
 			meta.Created = now // renewals keep the creation time
@@ -325,8 +376,9 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	if err != nil {
 		return fmt.Errorf("sessionmw: save session %s: %w", fingerprint(m.id), err)
 	}
-	m.session.markSaved(u)
-	m.stored, m.meta, m.renew, m.touch = true, meta, false, false
+	saved := m.session.markSaved(u)
+	m.stored, m.renew, m.touch = true, false, false
+	m.shareMetaLocked(&saved.Meta)
 	if m.oldID != "" {
 		old := m.oldID
 		m.oldID = ""
@@ -399,11 +451,20 @@ func (m *SessionManager) afterLoad(r *http.Request) error {
 }
 
 func (m *SessionManager) setCookieLocked(h http.Header) error {
-	v, err := m.mw.ids.encode(m.mw.cfg.cookieName, m.id)
+	mw := m.mw
+	if u, ok := parseCanonicalUUID(m.id); ok {
+		if c, ok := mw.sessionCookieFast(u); ok {
+			h.Add("Set-Cookie", c)
+			noStore(h)
+			m.reissue = false
+			return nil
+		}
+	}
+	v, err := mw.ids.encode(mw.cfg.cookieName, m.id)
 	if err != nil {
 		return err
 	}
-	m.mw.deliver(h, v, false)
+	mw.deliver(h, v, false)
 	m.reissue = false
 	return nil
 }
@@ -417,20 +478,20 @@ func (m *SessionManager) finishHeadersLocked(h http.Header) {
 		m.expireRemember = false
 	}
 	if len(mw.cfg.responseHeaders) > 0 && m.stored {
-		m.sessionHeaders(h, mw.cfg.responseHeaders, m.id, m.meta, time.Now().UnixNano())
+		m.sessionHeaders(h, mw.cfg.responseHeaders, m.id, *m.meta, time.Now().UnixNano())
 	}
 }
 
 // finish runs after the handler returned.
 func (m *SessionManager) finish() {
-	w := &m.w
+	w := m.writer()
 	if w.failed {
 		return
 	}
 	if !w.wroteHeader {
 		if err := m.commit(); err != nil {
 			w.failed = true
-			m.mw.fail(w.ResponseWriter, m.req, err)
+			m.mw.fail(m.rw, m.req, err)
 		}
 		return
 	}

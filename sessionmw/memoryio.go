@@ -177,6 +177,12 @@ func (s *MemoryIO) shard(k memID) *memShard {
 
 // Load implements Store.
 func (s *MemoryIO) Load(ctx context.Context, id string) (*Record, error) {
+	return s.loadAt(ctx, id, time.Now().UnixNano())
+}
+
+// loadAt is Load at the time now (Unix nanoseconds), for the middleware,
+// which has read the clock already.
+func (s *MemoryIO) loadAt(_ context.Context, id string, now int64) (*Record, error) {
 	if s.closed.Load() {
 		return nil, ErrStoreClosed
 	}
@@ -185,7 +191,7 @@ func (s *MemoryIO) Load(ctx context.Context, id string) (*Record, error) {
 	sh.mu.RLock()
 	e, ok := sh.get(k)
 	sh.mu.RUnlock()
-	if !ok || time.Now().UnixNano() >= e.expires {
+	if !ok || now >= e.expires {
 		return nil, nil
 	}
 	return e.rec, nil

@@ -122,8 +122,7 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		m := &SessionManager{mw: mw, ctx: r.Context()}
-		m.w.ResponseWriter, m.w.m = w, m
+		m := &SessionManager{mw: mw, ctx: r.Context(), rw: w, meta: &noMeta}
 		load := m.load
 		if mw.cookies != nil {
 			load = m.loadCookie
@@ -138,23 +137,22 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		if lc := mw.cfg.logout; lc != nil && (m.found || m.restored) && lc.isLogout(r) {
 			m.req = r
-			m.logout(&m.w, r)
+			m.logout(m.writer(), r)
 			m.finish()
 			return
 		}
-		m.rctx = managerCtx{Context: r.Context(), key: mw.ctxKey, m: m}
-		r = r.WithContext(&m.rctx)
+		r = r.WithContext((*managerCtx)(m))
 		if mw.cfg.stripForward {
 			mw.cfg.lookup.strip(r)
 		}
 		if len(mw.cfg.requestHeaders) > 0 {
 			mw.stripSessionHeaders(r)
 			if m.found || m.restored {
-				m.sessionHeaders(r.Header, mw.cfg.requestHeaders, m.id, m.meta, time.Now().UnixNano())
+				m.sessionHeaders(r.Header, mw.cfg.requestHeaders, m.id, *m.meta, time.Now().UnixNano())
 			}
 		}
 		m.req = r
-		next.ServeHTTP(&m.w, r)
+		next.ServeHTTP(m.writer(), r)
 		m.finish()
 	})
 }
@@ -200,5 +198,5 @@ func fromContext(ctx context.Context, key any) *SessionManager {
 	if m, ok := ctx.Value(key).(*SessionManager); ok {
 		return m
 	}
-	return &SessionManager{inactive: true}
+	return &SessionManager{inactive: true, meta: &noMeta}
 }

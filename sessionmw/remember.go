@@ -107,8 +107,8 @@ func (m *SessionManager) tryRemember(r *http.Request) error {
 		}
 		return err
 	}
-	m.rememberID, m.rememberMeta = rid, &meta
-	m.meta = Meta{Created: now, Issued: now, Saved: now, Subject: meta.Subject, Credential: meta.Credential, Groups: meta.Groups, Audience: mw.cfg.audience, Remember: rid}
+	m.remember = &rememberToken{id: rid, meta: meta}
+	m.setMetaLocked(Meta{Created: now, Issued: now, Saved: now, Subject: meta.Subject, Credential: meta.Credential, Groups: meta.Groups, Audience: mw.cfg.audience, Remember: rid})
 	m.renew, m.restored = true, true
 	mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session restored from remember-me token")
 	return nil
@@ -144,8 +144,8 @@ func (m *SessionManager) issueRememberLocked(h http.Header) error {
 	}
 	now := time.Now().UnixNano()
 	var meta Meta
-	if m.rememberID == rid && m.rememberMeta != nil {
-		meta = *m.rememberMeta
+	if m.remember != nil && m.remember.id == rid {
+		meta = m.remember.meta
 	} else { // a new token
 		meta = Meta{Created: now}
 	}
@@ -168,7 +168,7 @@ func (m *SessionManager) issueRememberLocked(h http.Header) error {
 		return err
 	}
 	mw.setNamedCookie(h, rc.name, vals[0], int((ttl+time.Second-1)/time.Second))
-	m.rememberID, m.rememberMeta = rid, &meta
+	m.remember = &rememberToken{id: rid, meta: meta}
 	return nil
 }
 

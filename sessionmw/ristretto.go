@@ -58,11 +58,16 @@ func NewRistrettoStore(maxBytes int64) (*RistrettoStore, error) {
 
 // Load implements Store.
 func (s *RistrettoStore) Load(ctx context.Context, id string) (*Record, error) {
+	return s.loadAt(ctx, id, time.Now().UnixNano())
+}
+
+// loadAt is Load at the time now (Unix nanoseconds); see MemoryIO.loadAt.
+func (s *RistrettoStore) loadAt(_ context.Context, id string, now int64) (*Record, error) {
 	if s.closed.Load() {
 		return nil, ErrStoreClosed
 	}
 	e, ok := s.cache.Get(id)
-	if !ok || time.Now().UnixNano() >= e.expires {
+	if !ok || now >= e.expires {
 		return nil, nil
 	}
 	return e.rec, nil

@@ -169,18 +169,14 @@ func (s *Session) update(full bool, m Meta) Update {
 }
 
 // markSaved makes the saved state the new base, so a later save (after the
-// response was committed) only sends what changed since. u is the update
-// that was saved: a Replace already lists every entry (stores copy what
-// they keep, so the slice is ours to reuse).
-func (s *Session) markSaved(u Update) {
+// response was committed) only sends what changed since, and returns it.
+// u is the update that was saved.
+func (s *Session) markSaved(u Update) *Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	vals := u.Set
-	if !u.Replace {
-		vals = s.entriesLocked()
-	}
-	s.base = &Record{Values: vals}
+	s.base = Merge(s.base, u)
 	s.set, s.deleted, s.cleared, s.dirty = nil, nil, false, false
+	return s.base
 }
 
 // reset empties the session entirely, as for a new visitor.

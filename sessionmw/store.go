@@ -140,9 +140,22 @@ type Update struct {
 // nil). It never modifies old, and it copies what it keeps from u. Stores
 // that keep *Record values in memory use it to implement Save.
 func Merge(old *Record, u Update) *Record {
-	n := len(u.Set)
+	var kept []Entry // old's entries that u leaves alone
 	if !u.Replace && old != nil {
-		n += len(old.Values)
+		kept = old.Values
+	}
+	keepOld := func(e Entry) bool { return !containsKey(u.Delete, e.Key) && indexOf(u.Set, e.Key) < 0 }
+	keepNew := func(e Entry) bool { return !containsKey(u.Delete, e.Key) }
+	n := 0 // counted first, so that one entry fits in the record itself
+	for _, e := range kept {
+		if keepOld(e) {
+			n++
+		}
+	}
+	for _, e := range u.Set {
+		if keepNew(e) {
+			n++
+		}
 	}
 	rec := &Record{}
 	var vals []Entry
@@ -151,19 +164,15 @@ func Merge(old *Record, u Update) *Record {
 	} else {
 		vals = make([]Entry, 0, n)
 	}
-	if !u.Replace && old != nil {
-		for _, e := range old.Values {
-			if containsKey(u.Delete, e.Key) || indexOf(u.Set, e.Key) >= 0 {
-				continue
-			}
+	for _, e := range kept {
+		if keepOld(e) {
 			vals = append(vals, e)
 		}
 	}
 	for _, e := range u.Set {
-		if containsKey(u.Delete, e.Key) {
-			continue
+		if keepNew(e) {
+			vals = append(vals, e)
 		}
-		vals = append(vals, e)
 	}
 	rec.Values, rec.Meta = vals, u.Meta
 	rec.Meta.Groups = slices.Clone(u.Meta.Groups)
@@ -186,4 +195,19 @@ func indexOf(es []Entry, k string) int {
 		}
 	}
 	return -1
+}
+
+// clockedStore is implemented by this package's stores, which check expiry
+// against a clock: the middleware passes the time it read once per request
+// (reading the clock costs as much as the rest of a MemoryIO lookup).
+type clockedStore interface {
+	loadAt(ctx context.Context, id string, now int64) (*Record, error)
+}
+
+// loadAt loads id from s, at now if the store takes the time.
+func loadAt(ctx context.Context, s Store, id string, now int64) (*Record, error) {
+	if c, ok := s.(clockedStore); ok {
+		return c.loadAt(ctx, id, now)
+	}
+	return s.Load(ctx, id)
 }

@@ -15,12 +15,13 @@ var errResponseAborted = errors.New("sessionmw: response replaced by the error h
 // response headers are written, whichever of WriteHeader, Write, Flush or
 // Hijack comes first. Unwrap lets http.ResponseController reach the
 // underlying writer's other methods (deadlines, full duplex).
-type responseWriter struct {
-	http.ResponseWriter
-	m           *SessionManager
-	wroteHeader bool
-	failed      bool
-}
+//
+// It is the request's SessionManager under another method set, so that
+// wrapping the writer allocates nothing.
+type responseWriter SessionManager
+
+// writer returns the ResponseWriter the middleware hands to the handler.
+func (m *SessionManager) writer() *responseWriter { return (*responseWriter)(m) }
 
 // before commits the session once; it reports false if the error handler
 // took over the response.
@@ -32,23 +33,27 @@ func (w *responseWriter) before() bool {
 		return true
 	}
 	w.wroteHeader = true
-	if err := w.m.commit(); err != nil {
+	m := (*SessionManager)(w)
+	if err := m.commit(); err != nil {
 		w.failed = true
-		w.m.mw.fail(w.ResponseWriter, w.m.req, err)
+		w.mw.fail(w.rw, w.req, err)
 		return false
 	}
 	return true
 }
 
+// Header implements http.ResponseWriter.
+func (w *responseWriter) Header() http.Header { return w.rw.Header() }
+
 func (w *responseWriter) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols && !w.wroteHeader {
 		// Informational responses (103 Early Hints) go out before the
 		// final headers; the session is committed with the final ones.
-		w.ResponseWriter.WriteHeader(code)
+		w.rw.WriteHeader(code)
 		return
 	}
 	if w.before() {
-		w.ResponseWriter.WriteHeader(code)
+		w.rw.WriteHeader(code)
 	}
 }
 
@@ -56,7 +61,7 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	if !w.before() {
 		return 0, errResponseAborted
 	}
-	return w.ResponseWriter.Write(b)
+	return w.rw.Write(b)
 }
 
 // Flush commits the session, then flushes if the underlying writer can.
@@ -69,7 +74,7 @@ func (w *responseWriter) FlushError() error {
 	if !w.before() {
 		return errResponseAborted
 	}
-	return http.NewResponseController(w.ResponseWriter).Flush()
+	return http.NewResponseController(w.rw).Flush()
 }
 
 // Hijack saves the session (no cookie can be sent on a hijacked
@@ -78,8 +83,8 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.before() {
 		return nil, nil, errResponseAborted
 	}
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	return http.NewResponseController(w.rw).Hijack()
 }
 
 // Unwrap returns the wrapped writer, for http.ResponseController.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.rw }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package sessionmw
+
+const raceEnabled = false
