@@ -126,15 +126,57 @@ func returningRequests(tb testing.TB, l *lib, n int) []*http.Request {
 	return reqs
 }
 
+// visitorsPerStore is how many new visitors BenchmarkNewVisitor sends to
+// one store before it replaces the contender by a fresh instance (with
+// the timer stopped). Without it the store would hold b.N sessions at the
+// end, and b.N grows with speed: a faster library would be measured on a
+// larger store (more cache misses, more heap to mark). With it, every
+// contender works on a store of 0 to visitorsPerStore sessions.
+const visitorsPerStore = 100_000
+
 func BenchmarkNewVisitor(b *testing.B) {
 	for _, mk := range memLibs {
 		b.Run("lib="+mk.name, func(b *testing.B) {
-			l := mk.new(b)
+			tb := &scopedTB{TB: b}
+			defer tb.release()
+			l := mk.new(tb)
 			req := get("")
 			check(b, l, req, true, 1, 1)
-			loop(b, l.handler(true, nil), []*http.Request{req})
+			h := l.handler(true, nil)
+			r := new(http.Request)
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if n++; n > visitorsPerStore {
+					b.StopTimer()
+					tb.release()
+					l = mk.new(tb)
+					h, n = l.handler(true, nil), 1
+					b.StartTimer()
+				}
+				*r = *req
+				h.ServeHTTP(newWriter(), r)
+			}
 		})
 	}
+}
+
+// scopedTB is a testing.TB whose cleanups run when release is called
+// rather than at the end of the benchmark, so that a replaced contender
+// (and its store) can be garbage-collected.
+type scopedTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (t *scopedTB) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+
+// release runs the cleanups registered so far, last first.
+func (t *scopedTB) release() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+	t.cleanups = nil
 }
 
 func benchReturning(b *testing.B, libs []libMaker, write bool) {
