@@ -166,7 +166,7 @@ func render(r results, meta []string, statText string) string {
 		table(&b, r, s.name, memLibs, "sessionmw", s.name)
 	}
 	for _, s := range []struct{ name, seq string }{{"ParallelRead", "ReturningRead"}, {"ParallelWrite", "ReturningWrite"}} {
-		p("### %s\n\n`b.RunParallel` (GOMAXPROCS goroutines) over %d pre-created sessions, round-robin with an atomic counter. "+
+		p("### %s\n\n`b.RunParallel` (GOMAXPROCS goroutines) over %d pre-created sessions, each goroutine round-robin over all of them from its own starting offset. "+
 			"*÷ sequential* is ns/op over the same contender's %s ns/op.\n\n", s.name, 1000, s.seq)
 		table(&b, r, s.name, memLibs, "sessionmw", s.seq)
 	}
