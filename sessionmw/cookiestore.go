@@ -382,7 +382,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	if h == nil {
 		return nil // after the response: nothing can carry the cookie
 	}
-	saved := m.session.markSaved(u)
+	saved := m.session.markSaved(u, nil)
 	m.stored, m.renew, m.touch, m.reissue, m.oldID = true, false, false, false, ""
 	m.shareMetaLocked(&saved.Meta)
 	maxAge := mw.cfg.cookieMaxAge()

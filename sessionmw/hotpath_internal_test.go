@@ -137,3 +137,48 @@ type headerWriter struct{ h http.Header }
 func (w *headerWriter) Header() http.Header         { return w.h }
 func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerWriter) WriteHeader(int)             {}
+
+// saveAt hands back the record the store kept, which the middleware then
+// shares as the session's base: it must be the very record a Load returns,
+// and honour now for expiry.
+func TestSaveAtReturnsStoredRecord(t *testing.T) {
+	rs, err := NewRistrettoStore(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := map[string]clockedStore{"MemoryIO": NewMemoryIO(WithSweepInterval(0)), "RistrettoStore": rs}
+	for name, s := range stores {
+		t.Run(name, func(t *testing.T) {
+			defer s.(interface{ Close() error }).Close()
+			ctx := t.Context()
+			id := uuid.NewString()
+			now := time.Now().UnixNano()
+			saved, err := s.saveAt(ctx, id, Update{Replace: true, Set: []Entry{{Key: "n", Value: 1}}, Meta: Meta{Saved: now}}, time.Minute, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.(Store).Load(ctx, id)
+			if err != nil || got != saved {
+				t.Fatalf("Load = %p, %v; saveAt returned %p", got, err, saved)
+			}
+			if v, _ := saved.Get("n"); v != 1 || saved.Meta.Saved != now {
+				t.Fatalf("saved record = %+v", saved)
+			}
+			// A delta on it; the record returned holds both.
+			delta, err := s.saveAt(ctx, id, Update{Set: []Entry{{Key: "m", Value: 2}}, Meta: Meta{Saved: now + 1}}, time.Minute, now+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := delta.Get("n"); v != 1 || delta == saved {
+				t.Fatalf("delta record = %+v", delta)
+			}
+			// Expiry follows the time given, not the wall clock.
+			if rec, _ := s.loadAt(ctx, id, now+int64(time.Minute)+2); rec != nil {
+				t.Error("loadAt after the TTL still returns the record")
+			}
+			if rec, _ := s.loadAt(ctx, id, now+int64(time.Second)); rec != delta {
+				t.Error("loadAt within the TTL does not return the stored record")
+			}
+		})
+	}
+}

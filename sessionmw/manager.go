@@ -364,7 +364,7 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	} else {
 		u = Update{Meta: meta}
 	}
-	err := mw.store.Save(m.ctx, m.id, u, ttl)
+	stored, err := saveAt(m.ctx, mw.store, m.id, u, ttl, now)
 	if errors.Is(err, ErrNotFound) && !full {
 		// The session ended meanwhile (a concurrent logout or expiry):
 		// never resurrect it. The client's cookie now maps to nothing.
@@ -376,7 +376,7 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	if err != nil {
 		return fmt.Errorf("sessionmw: save session %s: %w", fingerprint(m.id), err)
 	}
-	saved := m.session.markSaved(u)
+	saved := m.session.markSaved(u, stored)
 	m.stored, m.renew, m.touch = true, false, false
 	m.shareMetaLocked(&saved.Meta)
 	if m.oldID != "" {

@@ -199,13 +199,19 @@ func (s *MemoryIO) loadAt(_ context.Context, id string, now int64) (*Record, err
 
 // Save implements Store.
 func (s *MemoryIO) Save(ctx context.Context, id string, u Update, ttl time.Duration) error {
+	_, err := s.saveAt(ctx, id, u, ttl, time.Now().UnixNano())
+	return err
+}
+
+// saveAt is Save at the time now (Unix nanoseconds); it returns the record
+// it stored (immutable, like every stored record).
+func (s *MemoryIO) saveAt(_ context.Context, id string, u Update, ttl time.Duration, now int64) (*Record, error) {
 	if s.closed.Load() {
-		return ErrStoreClosed
+		return nil, ErrStoreClosed
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("sessionmw: MemoryIO.Save: TTL %v is not positive", ttl)
+		return nil, fmt.Errorf("sessionmw: MemoryIO.Save: TTL %v is not positive", ttl)
 	}
-	now := time.Now().UnixNano()
 	k := parseMemID(id)
 	sh := s.shard(k)
 	sh.mu.Lock()
@@ -213,11 +219,11 @@ func (s *MemoryIO) Save(ctx context.Context, id string, u Update, ttl time.Durat
 	old, ok := sh.get(k)
 	live := ok && now < old.expires
 	if !live && !u.Replace {
-		return fmt.Errorf("sessionmw: MemoryIO.Save %s: %w", fingerprint(id), ErrNotFound)
+		return nil, fmt.Errorf("sessionmw: MemoryIO.Save %s: %w", fingerprint(id), ErrNotFound)
 	}
 	if !ok {
 		if s.maxEntries > 0 && s.count.Load() >= s.maxEntries {
-			return fmt.Errorf("sessionmw: MemoryIO holds %d sessions, its cap: %w", s.maxEntries, ErrStoreFull)
+			return nil, fmt.Errorf("sessionmw: MemoryIO holds %d sessions, its cap: %w", s.maxEntries, ErrStoreFull)
 		}
 		s.count.Add(1)
 	}
@@ -229,9 +235,10 @@ func (s *MemoryIO) Save(ctx context.Context, id string, u Update, ttl time.Durat
 	if live {
 		base = old.rec
 	}
-	sh.put(k, memEntry{rec: Merge(base, u), expires: now + int64(ttl)})
+	rec := Merge(base, u)
+	sh.put(k, memEntry{rec: rec, expires: now + int64(ttl)})
 	s.subjects.move(id, oldSubject, u.Meta.Subject)
-	return nil
+	return rec, nil
 }
 
 // SubjectSessions implements SubjectIndex.

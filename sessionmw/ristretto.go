@@ -76,20 +76,25 @@ func (s *RistrettoStore) loadAt(_ context.Context, id string, now int64) (*Recor
 // Save implements Store. It waits until ristretto has applied the write and
 // verifies that the session was admitted.
 func (s *RistrettoStore) Save(ctx context.Context, id string, u Update, ttl time.Duration) error {
+	_, err := s.saveAt(ctx, id, u, ttl, time.Now().UnixNano())
+	return err
+}
+
+// saveAt is Save at the time now (Unix nanoseconds); see MemoryIO.saveAt.
+func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time.Duration, now int64) (*Record, error) {
 	if s.closed.Load() {
-		return ErrStoreClosed
+		return nil, ErrStoreClosed
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("sessionmw: RistrettoStore.Save: TTL %v is not positive", ttl)
+		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save: TTL %v is not positive", ttl)
 	}
 	mu := &s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
 	mu.Lock()
 	defer mu.Unlock()
-	now := time.Now()
 	old, ok := s.cache.Get(id)
-	live := ok && now.UnixNano() < old.expires
+	live := ok && now < old.expires
 	if !live && !u.Replace {
-		return fmt.Errorf("sessionmw: RistrettoStore.Save %s: %w", fingerprint(id), ErrNotFound)
+		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: %w", fingerprint(id), ErrNotFound)
 	}
 	var base *Record
 	oldSubject := ""
@@ -99,16 +104,16 @@ func (s *RistrettoStore) Save(ctx context.Context, id string, u Update, ttl time
 	if live {
 		base = old.rec
 	}
-	e := &ristrettoEntry{rec: Merge(base, u), expires: now.Add(ttl).UnixNano()}
+	e := &ristrettoEntry{rec: Merge(base, u), expires: now + int64(ttl)}
 	if !s.cache.SetWithTTL(id, e, recordCost(id, e.rec), ttl) {
-		return fmt.Errorf("sessionmw: RistrettoStore.Save %s: write dropped by ristretto: %w", fingerprint(id), ErrStoreFull)
+		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: write dropped by ristretto: %w", fingerprint(id), ErrStoreFull)
 	}
 	s.cache.Wait()
 	if got, ok := s.cache.Get(id); !ok || got != e {
-		return fmt.Errorf("sessionmw: RistrettoStore.Save %s: session not admitted (cost budget spent): %w", fingerprint(id), ErrStoreFull)
+		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: session not admitted (cost budget spent): %w", fingerprint(id), ErrStoreFull)
 	}
 	s.subjects.move(id, oldSubject, u.Meta.Subject)
-	return nil
+	return e.rec, nil
 }
 
 // SubjectSessions implements SubjectIndex. Sessions ristretto evicted are

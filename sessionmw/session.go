@@ -171,10 +171,16 @@ func (s *Session) update(full bool, m Meta) Update {
 // markSaved makes the saved state the new base, so a later save (after the
 // response was committed) only sends what changed since, and returns it.
 // u is the update that was saved.
-func (s *Session) markSaved(u Update) *Record {
+//
+// stored, when not nil, is the record the store kept for u (immutable, so
+// it can be shared); it is built from u otherwise.
+func (s *Session) markSaved(u Update, stored *Record) *Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.base = Merge(s.base, u)
+	if stored == nil {
+		stored = Merge(s.base, u)
+	}
+	s.base = stored
 	s.set, s.deleted, s.cleared, s.dirty = nil, nil, false, false
 	return s.base
 }

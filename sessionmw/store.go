@@ -199,9 +199,12 @@ func indexOf(es []Entry, k string) int {
 
 // clockedStore is implemented by this package's stores, which check expiry
 // against a clock: the middleware passes the time it read once per request
-// (reading the clock costs as much as the rest of a MemoryIO lookup).
+// (reading the clock costs as much as the rest of a MemoryIO lookup), and
+// gets back the record a save stored, which it keeps as the session's new
+// base instead of building the same record again.
 type clockedStore interface {
 	loadAt(ctx context.Context, id string, now int64) (*Record, error)
+	saveAt(ctx context.Context, id string, u Update, ttl time.Duration, now int64) (*Record, error)
 }
 
 // loadAt loads id from s, at now if the store takes the time.
@@ -210,4 +213,13 @@ func loadAt(ctx context.Context, s Store, id string, now int64) (*Record, error)
 		return c.loadAt(ctx, id, now)
 	}
 	return s.Load(ctx, id)
+}
+
+// saveAt saves u under id in s, at now if the store takes the time. The
+// record is what the store kept, or nil if it does not say.
+func saveAt(ctx context.Context, s Store, id string, u Update, ttl time.Duration, now int64) (*Record, error) {
+	if c, ok := s.(clockedStore); ok {
+		return c.saveAt(ctx, id, u, ttl, now)
+	}
+	return nil, s.Save(ctx, id, u, ttl)
 }
