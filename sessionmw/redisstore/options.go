@@ -84,7 +84,9 @@ func WithTimeout(d time.Duration) Option {
 // follows a Save or Delete through the same Store always goes to the server
 // for a short while, so a Store reads its own writes. Caching needs Redis 6
 // or later, or Valkey, and costs memory in this process (up to valkey-go's
-// DefaultCacheBytes per connection).
+// DefaultCacheBytes per connection). The Store also keeps the decoded
+// session of up to 10,000 recently loaded ids, so that a Load answered
+// from the cache returns it without decoding the values again.
 //
 // With NewFromClient the client must have been created with caching
 // enabled (ClientOption.DisableCache false); otherwise loads silently go to

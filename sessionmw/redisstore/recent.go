@@ -32,9 +32,6 @@ func newRecentWrites(window time.Duration, now time.Time) *recentWrites {
 // add records a write of id.
 func (r *recentWrites) add(id string) { r.addAt(id, time.Now()) }
 
-// contains reports whether id was written within at least the last window.
-func (r *recentWrites) contains(id string) bool { return r.containsAt(id, time.Now()) }
-
 func (r *recentWrites) addAt(id string, now time.Time) {
 	r.mu.Lock()
 	r.rotate(now)
@@ -42,6 +39,8 @@ func (r *recentWrites) addAt(id string, now time.Time) {
 	r.mu.Unlock()
 }
 
+// containsAt reports whether id was written within at least the window
+// before now.
 func (r *recentWrites) containsAt(id string, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

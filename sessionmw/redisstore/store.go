@@ -31,6 +31,7 @@ type Store struct {
 	cacheTTL time.Duration
 	codec    Codec
 	recent   *recentWrites // nil without client-side caching
+	decoded  *decodedCache // nil without client-side caching
 	closed   atomic.Bool
 }
 
@@ -154,6 +155,7 @@ func newStore(client valkey.Client, own bool, addr string, cfg config) *Store {
 	}
 	if s.cacheTTL > 0 {
 		s.recent = newRecentWrites(ownWriteWindow, time.Now())
+		s.decoded = newDecodedCache(decodedMax)
 	}
 	return s
 }
@@ -188,15 +190,44 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionmw.Record, error) 
 	if s.closed.Load() {
 		return nil, fmt.Errorf("%s: %w", s.where("load", id), sessionmw.ErrStoreClosed)
 	}
-	octx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	key := s.sessionKey(id)
-	var res valkey.ValkeyResult
-	if s.recent != nil && !s.recent.contains(id) {
-		res = s.client.DoCache(octx, s.client.B().Hgetall().Key(key).Cache(), s.cacheTTL)
-	} else {
-		res = s.client.Do(octx, s.client.B().Hgetall().Key(key).Build())
+	now := time.Now()
+	// Lazy: a reply from the client-side cache needs no timer.
+	octx := newLazyDeadline(ctx, now, s.timeout)
+	defer octx.stop()
+	if s.recent == nil || s.recent.containsAt(id, now) {
+		res := s.client.Do(octx, s.client.B().Hgetall().Key(s.sessionKey(id)).Build())
+		return s.decodeReply(ctx, id, res)
 	}
+	return s.loadCached(ctx, octx, id)
+}
+
+// loadCached is Load through the client-side cache. A reply this Store
+// decoded before gives the Record it gave then (see decodedCache).
+func (s *Store) loadCached(ctx, octx context.Context, id string) (*sessionmw.Record, error) {
+	kept, ok := s.decoded.get(id)
+	if !ok {
+		kept.key = s.sessionKey(id)
+	}
+	res := s.client.DoCache(octx, s.client.B().Hgetall().Key(kept.key).Cache(), s.cacheTTL)
+	reply, err := res.ToMessage()
+	if ok && err == nil && reply == kept.reply {
+		return kept.rec, nil
+	}
+	rec, err := s.decodeReply(ctx, id, res)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		s.decoded.drop(id)
+	} else {
+		s.decoded.put(id, decoded{key: kept.key, reply: reply, rec: rec})
+	}
+	return rec, nil
+}
+
+// decodeReply returns the session in res, the reply to an HGETALL of id's
+// key.
+func (s *Store) decodeReply(ctx context.Context, id string, res valkey.ValkeyResult) (*sessionmw.Record, error) {
 	if err := res.Error(); err != nil {
 		return nil, s.opError(ctx, "load", id, err)
 	}
@@ -357,10 +388,11 @@ func (s *Store) sessionKey(id string) string { return s.prefix + sessionSpace + 
 func (s *Store) subjectKey(subject string) string { return s.prefix + subjectSpace + subject }
 
 // markWrite makes this Store's Loads of id bypass the client-side cache for
-// a while (see ownWriteWindow).
+// a while (see ownWriteWindow), and forgets the Record it kept decoded.
 func (s *Store) markWrite(id string) {
 	if s.recent != nil {
 		s.recent.add(id)
+		s.decoded.drop(id)
 	}
 }
 
