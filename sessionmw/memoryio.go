@@ -76,32 +76,33 @@ func parseCanonicalUUID(id string) (u [16]byte, ok bool) {
 	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
 		return u, false
 	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(id[i])
-		lo, ok2 := lowerHex(id[i+1])
-		if !ok1 || !ok2 {
-			return u, false
-		}
+	var bad byte
+	for j, p := range uuidHexPos {
+		hi, lo := lowerHexVal[id[p]], lowerHexVal[id[p+1]]
+		bad |= hi | lo
 		u[j] = hi<<4 | lo
-		j++
 	}
-	return u, true
+	return u, bad < 0x10
 }
 
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
+// uuidHexPos is where each byte's two hex digits start in a canonical UUID.
+var uuidHexPos = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// lowerHexVal maps a lower-case hex digit to its value and every other
+// byte to 0xff: a table, because UUID digits are random and branches on
+// them mispredict.
+var lowerHexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+	}
+	return t
+}()
 
 func (sh *memShard) get(k memID) (memEntry, bool) {
 	if k.uuid {

@@ -54,3 +54,23 @@ func TestMemoryIODistinguishesSpellings(t *testing.T) {
 		t.Fatalf("Len = %d", s.Len())
 	}
 }
+
+// parseCanonicalUUID accepts exactly the strings uuid.UUID.String produces,
+// and decodes them as uuid.Parse does.
+func FuzzParseCanonicalUUID(f *testing.F) {
+	u := uuid.New().String()
+	for _, s := range []string{u, strings.ToUpper(u), "{" + u + "}", u[:35] + "g", u[:8] + "x" + u[9:], ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseCanonicalUUID(s)
+		want, err := uuid.Parse(s)
+		canonical := err == nil && want.String() == s
+		if ok != canonical {
+			t.Fatalf("parseCanonicalUUID(%q) ok = %v, canonical = %v", s, ok, canonical)
+		}
+		if ok && got != want {
+			t.Fatalf("parseCanonicalUUID(%q) = %x, uuid.Parse = %x", s, got, want)
+		}
+	})
+}
