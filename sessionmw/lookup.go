@@ -120,14 +120,19 @@ func (k keyLookup) each(r *http.Request, yield func(string) bool) {
 		}
 		return
 	}
-	for _, c := range r.CookiesNamed(k.name) {
-		v := c.Value
-		if c.Quoted {
+	each := func(v string, quoted bool) bool {
+		if quoted {
 			// Quoted values are another spelling of the same bytes; the
 			// encoder never quotes, so they never verify.
 			v = quotedMarker
 		}
-		if !yield(v) {
+		return yield(v)
+	}
+	if scanCookies(r.Header, k.name, each) {
+		return
+	}
+	for _, c := range r.CookiesNamed(k.name) {
+		if !each(c.Value, c.Quoted) {
 			return
 		}
 	}
