@@ -72,10 +72,10 @@ func TestIDCookieClockSkew(t *testing.T) {
 func TestCookieMetaFromTheFuture(t *testing.T) {
 	mw := &Middleware{ttl: time.Hour}
 	now := time.Now().UnixNano()
-	if why := mw.expired(Meta{Created: now, Issued: now, Saved: now + int64(time.Minute)}, now); why != "" {
+	if why := mw.expired(&Meta{Created: now, Issued: now, Saved: now + int64(time.Minute)}, now); why != "" {
 		t.Fatalf("1 min ahead: %q", why)
 	}
-	if why := mw.expired(Meta{Created: now + int64(24*time.Hour), Issued: now, Saved: now}, now); why == "" {
+	if why := mw.expired(&Meta{Created: now + int64(24*time.Hour), Issued: now, Saved: now}, now); why == "" {
 		t.Fatal("a creation time 1 day ahead was accepted")
 	}
 }

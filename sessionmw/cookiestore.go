@@ -326,7 +326,7 @@ func (m *SessionManager) loadCookie(r *http.Request) error {
 		return nil
 	}
 	now := time.Now().UnixNano()
-	why := mw.expired(rec.Meta, now)
+	why := mw.expired(&rec.Meta, now)
 	if why == "" && rec.Meta.Audience != mw.cfg.audience {
 		why = "another audience"
 	}
@@ -363,7 +363,7 @@ func (m *SessionManager) saveCookieLocked(h http.Header) error {
 	mw := m.mw
 	now := time.Now().UnixNano()
 	meta, _ := m.nextMetaLocked(now)
-	if mw.recordTTL(meta, now) <= 0 {
+	if mw.recordTTL(&meta, now) <= 0 {
 		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",
 			slog.Any("session", fingerprint(m.id)))
 		return nil
@@ -427,7 +427,7 @@ func (mw *Middleware) sessionRevocationTTL(meta Meta, now int64) time.Duration {
 	if meta.Saved == 0 {
 		return mw.ttl
 	}
-	return mw.recordTTL(meta, now)
+	return mw.recordTTL(&meta, now)
 }
 
 // revoke lists id in the revocation store for ttl (until the cookie that

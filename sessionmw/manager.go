@@ -261,7 +261,7 @@ func (m *SessionManager) load(r *http.Request) error {
 	}
 	why := "not found"
 	if rec != nil {
-		why = mw.expired(rec.Meta, now)
+		why = mw.expired(&rec.Meta, now)
 		if why == "" && rec.Meta.Audience != mw.cfg.audience {
 			why = "another audience"
 		}
@@ -350,7 +350,7 @@ func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
 	mw := m.mw
 	now := time.Now().UnixNano()
 	meta, full := m.nextMetaLocked(now)
-	ttl := mw.recordTTL(meta, now)
+	ttl := mw.recordTTL(&meta, now)
 	if ttl <= 0 {
 		// Past its absolute timeout: the session is over, whatever changed.
 		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",

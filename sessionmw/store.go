@@ -49,12 +49,15 @@ type Store interface {
 type Record struct {
 	// Values holds the application's data, at most one entry per key.
 	Values []Entry
-	// Meta is maintained by the middleware, never by the application.
-	Meta Meta
 
 	// inline holds Values for the common one-entry session, in the same
 	// allocation as the Record (one fewer allocation and pointer chase).
+	// It comes before Meta so that a load, which reads Values, the
+	// timestamps, Audience and Successor, touches two cache lines.
 	inline [1]Entry
+
+	// Meta is maintained by the middleware, never by the application.
+	Meta Meta
 }
 
 // Get returns the value stored under key.
@@ -88,6 +91,8 @@ type Meta struct {
 	// Saved is when the session was last saved or touched; the idle timeout
 	// counts from it.
 	Saved int64
+	// Audience is the audience the session belongs to (WithAudience).
+	Audience string
 	// Successor is set on an id that auto-renewal replaced, for the short
 	// grace period it stays readable: the id the session moved to.
 	// Requests still carrying the old id are served the successor.
@@ -98,8 +103,6 @@ type Meta struct {
 	Subject    string
 	Credential string
 	Groups     []string
-	// Audience is the audience the session belongs to (WithAudience).
-	Audience string
 	// Remember is the id of the remember-me token issued with this
 	// session (WithRemember), revoked with it.
 	Remember string

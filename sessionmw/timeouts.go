@@ -67,7 +67,7 @@ func (c *config) resolveTimeouts() error {
 }
 
 // expired reports why meta's session has ended at now, or "".
-func (mw *Middleware) expired(meta Meta, now int64) string {
+func (mw *Middleware) expired(meta *Meta, now int64) string {
 	switch {
 	case meta.Saved-now > int64(MaxClockSkew) || meta.Created-now > int64(MaxClockSkew):
 		return "timestamps from the future"
@@ -83,7 +83,7 @@ func (mw *Middleware) expired(meta Meta, now int64) string {
 
 // recordTTL is how long a record saved at now with meta may live: until
 // its earliest deadline. It is not positive when the session is over.
-func (mw *Middleware) recordTTL(meta Meta, now int64) time.Duration {
+func (mw *Middleware) recordTTL(meta *Meta, now int64) time.Duration {
 	ttl := mw.ttl
 	if mw.cfg.rolling > 0 {
 		ttl = min(ttl, time.Duration(meta.Issued+int64(mw.cfg.rolling)-now))
