@@ -230,7 +230,9 @@ func (s *MemoryIO) saveAt(_ context.Context, id string, u Update, ttl time.Durat
 	}
 	var base *Record
 	oldSubject := ""
-	if ok {
+	if live {
+		// A dead record's entry may have been pruned already: it is
+		// written again below even if the subject is the same.
 		oldSubject = old.rec.Meta.Subject
 	}
 	if live {
@@ -238,7 +240,11 @@ func (s *MemoryIO) saveAt(_ context.Context, id string, u Update, ttl time.Durat
 	}
 	rec := Merge(base, u)
 	sh.put(k, memEntry{rec: rec, expires: now + int64(ttl)})
-	s.subjects.move(id, oldSubject, u.Meta.Subject)
+	if !live || oldSubject != u.Meta.Subject {
+		// A live record is indexed under its subject already: the saves
+		// of a logged-in session take no store-wide lock.
+		s.subjects.move(id, oldSubject, u.Meta.Subject)
+	}
 	return rec, nil
 }
 
@@ -247,7 +253,20 @@ func (s *MemoryIO) SubjectSessions(ctx context.Context, subject string) ([]Sessi
 	if s.closed.Load() {
 		return nil, ErrStoreClosed
 	}
-	return s.subjects.list(ctx, subject, s.Load)
+	return s.subjects.list(ctx, subject, s.Load, s.pruneSubject)
+}
+
+// pruneSubject drops id from subject's index entry unless, under the
+// shard's lock, id holds a live session of subject.
+func (s *MemoryIO) pruneSubject(id, subject string) {
+	k := parseMemID(id)
+	sh := s.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e, ok := sh.get(k); ok && time.Now().UnixNano() < e.expires && e.rec.Meta.Subject == subject {
+		return
+	}
+	s.subjects.move(id, subject, "")
 }
 
 // Delete implements Store.

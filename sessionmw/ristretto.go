@@ -98,7 +98,9 @@ func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time
 	}
 	var base *Record
 	oldSubject := ""
-	if ok {
+	if live {
+		// A dead record's entry may have been pruned already: it is
+		// written again below even if the subject is the same.
 		oldSubject = old.rec.Meta.Subject
 	}
 	if live {
@@ -112,7 +114,11 @@ func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time
 	if got, ok := s.cache.Get(id); !ok || got != e {
 		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: session not admitted (cost budget spent): %w", fingerprint(id), ErrStoreFull)
 	}
-	s.subjects.move(id, oldSubject, u.Meta.Subject)
+	if !live || oldSubject != u.Meta.Subject {
+		// A live record is indexed under its subject already: the saves
+		// of a logged-in session take no store-wide lock.
+		s.subjects.move(id, oldSubject, u.Meta.Subject)
+	}
 	return e.rec, nil
 }
 
@@ -122,7 +128,19 @@ func (s *RistrettoStore) SubjectSessions(ctx context.Context, subject string) ([
 	if s.closed.Load() {
 		return nil, ErrStoreClosed
 	}
-	return s.subjects.list(ctx, subject, s.Load)
+	return s.subjects.list(ctx, subject, s.Load, s.pruneSubject)
+}
+
+// pruneSubject drops id from subject's index entry unless, under id's
+// lock, id holds a live session of subject.
+func (s *RistrettoStore) pruneSubject(id, subject string) {
+	mu := &s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	if e, ok := s.cache.Get(id); ok && time.Now().UnixNano() < e.expires && e.rec.Meta.Subject == subject {
+		return
+	}
+	s.subjects.move(id, subject, "")
 }
 
 // Delete implements Store.

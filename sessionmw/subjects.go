@@ -53,8 +53,10 @@ func (x *subjectIndex) ids(subject string) []string {
 	return ids
 }
 
-// list loads the subject's sessions through load, pruning dead entries.
-func (x *subjectIndex) list(ctx context.Context, subject string, load func(context.Context, string) (*Record, error)) ([]SessionInfo, error) {
+// list loads the subject's sessions through load. Entries that load shows
+// dead go to prune, which must re-check them under the store's lock for
+// the id (a concurrent save may have revived the id) before removing.
+func (x *subjectIndex) list(ctx context.Context, subject string, load func(context.Context, string) (*Record, error), prune func(id, subject string)) ([]SessionInfo, error) {
 	var out []SessionInfo
 	for _, id := range x.ids(subject) {
 		rec, err := load(ctx, id)
@@ -62,7 +64,7 @@ func (x *subjectIndex) list(ctx context.Context, subject string, load func(conte
 			return nil, err
 		}
 		if rec == nil || rec.Meta.Subject != subject {
-			x.move(id, subject, "")
+			prune(id, subject)
 			continue
 		}
 		out = append(out, SessionInfo{ID: id, Meta: rec.Meta})
