@@ -228,23 +228,13 @@ func (s *MemoryIO) saveAt(_ context.Context, id string, u Update, ttl time.Durat
 		}
 		s.count.Add(1)
 	}
-	var base *Record
-	oldSubject := ""
-	if live {
-		// A dead record's entry may have been pruned already: it is
-		// written again below even if the subject is the same.
-		oldSubject = old.rec.Meta.Subject
-	}
+	var base *Record // nil unless the id holds a live session
 	if live {
 		base = old.rec
 	}
 	rec := Merge(base, u)
 	sh.put(k, memEntry{rec: rec, expires: now + int64(ttl)})
-	if !live || oldSubject != u.Meta.Subject {
-		// A live record is indexed under its subject already: the saves
-		// of a logged-in session take no store-wide lock.
-		s.subjects.move(id, oldSubject, u.Meta.Subject)
-	}
+	s.subjects.saved(id, base, u.Meta.Subject)
 	return rec, nil
 }
 

@@ -96,13 +96,7 @@ func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time
 	if !live && !u.Replace {
 		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: %w", fingerprint(id), ErrNotFound)
 	}
-	var base *Record
-	oldSubject := ""
-	if live {
-		// A dead record's entry may have been pruned already: it is
-		// written again below even if the subject is the same.
-		oldSubject = old.rec.Meta.Subject
-	}
+	var base *Record // nil unless the id holds a live session
 	if live {
 		base = old.rec
 	}
@@ -114,11 +108,7 @@ func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time
 	if got, ok := s.cache.Get(id); !ok || got != e {
 		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: session not admitted (cost budget spent): %w", fingerprint(id), ErrStoreFull)
 	}
-	if !live || oldSubject != u.Meta.Subject {
-		// A live record is indexed under its subject already: the saves
-		// of a logged-in session take no store-wide lock.
-		s.subjects.move(id, oldSubject, u.Meta.Subject)
-	}
+	s.subjects.saved(id, base, u.Meta.Subject)
 	return e.rec, nil
 }
 

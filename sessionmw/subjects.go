@@ -43,6 +43,21 @@ func (x *subjectIndex) move(id, from, to string) {
 	}
 }
 
+// saved records that id now holds a session of subject, replacing prev
+// (nil when the id held no live session). Call it under the store's lock
+// for id. A live record is indexed under its subject already, so a save
+// that keeps the subject takes no lock here; a dead record's entry may
+// have been pruned, so it is written again.
+func (x *subjectIndex) saved(id string, prev *Record, subject string) {
+	if prev == nil {
+		x.move(id, "", subject)
+		return
+	}
+	if prev.Meta.Subject != subject {
+		x.move(id, prev.Meta.Subject, subject)
+	}
+}
+
 func (x *subjectIndex) ids(subject string) []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
