@@ -744,6 +744,11 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"short idle timeout", secret, []sessionmw.Option{sessionmw.WithIdleTimeout(time.Millisecond)}, "WithIdleTimeout"},
 		{"short fallback key", secret, []sessionmw.Option{sessionmw.WithSecretFallbacks([]byte("old"))}, "WithSecretFallbacks"},
 		{"path without slash", secret, []sessionmw.Option{sessionmw.WithPath("app")}, "WithPath"},
+		{"over-long cookie name", secret, []sessionmw.Option{sessionmw.WithSessionCookie(strings.Repeat("s", 257))}, "WithSessionCookie: cookie name \"ssssssssssssssss\"… is 257 bytes"},
+		{"over-long cookie name in key lookup", secret, []sessionmw.Option{sessionmw.WithKeyLookup("cookie:" + strings.Repeat("s", 4000))}, "over the 256-byte limit"},
+		{"over-long remember cookie name", secret, []sessionmw.Option{sessionmw.WithRememberCookie(strings.Repeat("r", 300))}, "WithRememberCookie"},
+		{"over-long path", secret, []sessionmw.Option{sessionmw.WithPath("/" + strings.Repeat("p", 1024))}, "WithPath: path is 1025 bytes"},
+		{"over-long domain", secret, []sessionmw.Option{sessionmw.WithDomain(strings.Repeat("d", 1025))}, "WithDomain: domain is 1025 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

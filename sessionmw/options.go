@@ -196,7 +196,9 @@ func WithTouchInterval(d time.Duration) Option {
 // default "sid"). A name starting with "__Host-" (recommended in
 // production: the browser then only accepts it from a secure origin with
 // Path=/ and no Domain) requires Secure, Path "/" and no Domain; one
-// starting with "__Secure-" requires Secure. New enforces both.
+// starting with "__Secure-" requires Secure. New enforces both. Names are
+// HTTP tokens of at most 256 bytes, so that the cookie stays within the
+// 4096 bytes browsers keep.
 func WithSessionCookie(name string) Option {
 	return func(c *config) error {
 		if err := validCookieName(name); err != nil {
@@ -310,11 +312,15 @@ func WithSameSite(s http.SameSite) Option {
 	}
 }
 
-// WithPath sets the cookie's Path attribute (default "/").
+// WithPath sets the cookie's Path attribute (default "/"), at most 1024
+// bytes (browsers ignore a longer one).
 func WithPath(p string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, ";\r\n") {
 			return fmt.Errorf("sessionmw: WithPath: %q must start with / and contain no ';'", p)
+		}
+		if len(p) > maxAttributeLen {
+			return fmt.Errorf("sessionmw: WithPath: path is %d bytes; browsers ignore a Path over %d", len(p), maxAttributeLen)
 		}
 		c.path = p
 		return nil
@@ -327,6 +333,9 @@ func WithDomain(d string) Option {
 	return func(c *config) error {
 		if strings.ContainsAny(d, "; \t\r\n") {
 			return fmt.Errorf("sessionmw: WithDomain: invalid domain %q", d)
+		}
+		if len(d) > maxAttributeLen {
+			return fmt.Errorf("sessionmw: WithDomain: domain is %d bytes; browsers ignore a Domain over %d", len(d), maxAttributeLen)
 		}
 		c.domain = d
 		return nil
@@ -376,11 +385,25 @@ func checkSecret(k []byte) error {
 	return nil
 }
 
+// maxCookieNameLen bounds cookie names. Browsers allow 4096 bytes for a
+// cookie's name and value together; a name this short leaves room for any
+// value the middleware sends (a signed id, a remember token, a chunk of
+// cookie storage) and for the attributes.
+const maxCookieNameLen = 256
+
+// maxAttributeLen bounds the Path and Domain attributes: browsers ignore
+// an attribute value longer than 1024 bytes (RFC 6265bis, section 5.6),
+// which would silently widen a cookie meant for one path or domain.
+const maxAttributeLen = 1024
+
 // validCookieName reports whether name is an RFC 6265 cookie-name (an HTTP
-// token).
+// token) of at most maxCookieNameLen bytes.
 func validCookieName(name string) error {
 	if name == "" {
 		return fmt.Errorf("empty cookie name")
+	}
+	if len(name) > maxCookieNameLen {
+		return fmt.Errorf("cookie name %.16q… is %d bytes, over the %d-byte limit", name, len(name), maxCookieNameLen)
 	}
 	for i := 0; i < len(name); i++ {
 		if !isTokenChar(name[i]) {
