@@ -18,6 +18,12 @@ var (
 	// The default error handler answers 503 for it.
 	ErrStoreFull = errors.New("sessionmw: session store refused the write")
 
+	// ErrSuperseded reports a Save on a record that renewal has
+	// superseded (its Meta.Successor is set): such a record is frozen
+	// until it expires, so that no write or touch can extend it, bring it
+	// back, or be lost on it. The middleware then follows the successor.
+	ErrSuperseded = errors.New("sessionmw: session superseded by renewal")
+
 	// ErrStoreClosed reports a call on a store after Close.
 	ErrStoreClosed = errors.New("sessionmw: session store closed")
 )

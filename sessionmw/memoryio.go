@@ -222,6 +222,9 @@ func (s *MemoryIO) saveAt(_ context.Context, id string, u Update, ttl time.Durat
 	if !live && !u.Replace {
 		return nil, fmt.Errorf("sessionmw: MemoryIO.Save %s: %w", fingerprint(id), ErrNotFound)
 	}
+	if live && old.rec.Meta.Successor != "" {
+		return nil, fmt.Errorf("sessionmw: MemoryIO.Save %s: %w", fingerprint(id), ErrSuperseded)
+	}
 	if !ok {
 		if s.maxEntries > 0 && s.count.Load() >= s.maxEntries {
 			return nil, fmt.Errorf("sessionmw: MemoryIO holds %d sessions, its cap: %w", s.maxEntries, ErrStoreFull)

@@ -96,6 +96,9 @@ func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time
 	if !live && !u.Replace {
 		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: %w", fingerprint(id), ErrNotFound)
 	}
+	if live && old.rec.Meta.Successor != "" {
+		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: %w", fingerprint(id), ErrSuperseded)
+	}
 	var base *Record // nil unless the id holds a live session
 	if live {
 		base = old.rec

@@ -37,6 +37,13 @@ type Store interface {
 	// logout) must not recreate it: Save returns an error wrapping
 	// ErrNotFound and stores nothing.
 	//
+	// A record whose Meta.Successor is set is superseded: a Save on it
+	// (delta or Replace) while it lives returns an error wrapping
+	// ErrSuperseded and stores nothing. Renewal relies on this to be a
+	// compare-and-set: of two requests that mark the same id with a
+	// successor, exactly one succeeds, and a superseded id is never
+	// extended, un-superseded or written to afterwards.
+	//
 	// Save must not retain u.Set or u.Delete after it returns.
 	Save(ctx context.Context, id string, u Update, ttl time.Duration) error
 

@@ -30,6 +30,7 @@ func fingerprint(id string) string {
 //     caller's deadline passed) or a server reply that means "not now"
 //     (LOADING, BUSY, CLUSTERDOWN, TRYAGAIN, MASTERDOWN, READONLY):
 //     sessionmw.ErrStoreUnavailable;
+//   - the save script's SUPERSEDED reply: sessionmw.ErrSuperseded;
 //   - an OOM reply (maxmemory reached with a noeviction policy):
 //     sessionmw.ErrStoreFull;
 //   - anything else (a WRONGTYPE key, a script error, a refused password) is
@@ -52,6 +53,8 @@ func (s *Store) classify(parent context.Context, where string, err error) error 
 		switch {
 		case hasAnyPrefix(msg, "LOADING", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY"):
 			return fmt.Errorf("%s: %w: %w", where, sessionmw.ErrStoreUnavailable, err)
+		case hasAnyPrefix(msg, "SUPERSEDED"):
+			return fmt.Errorf("%s: %w", where, sessionmw.ErrSuperseded)
 		case hasAnyPrefix(msg, "OOM"):
 			return fmt.Errorf("%s: %w: %w", where, sessionmw.ErrStoreFull, err)
 		}

@@ -52,7 +52,9 @@ var metaFields = []string{
 //	ARGV[4+n..]    field, value pairs to set; the caller always sends the
 //	               metadata fields, so the hash is never left empty
 //
-// It returns nil, changing nothing, for a delta on a missing key (the
+// It answers the error SUPERSEDED, changing nothing, when the hash has a
+// successor (renewal superseded it: see sessionmw.Store.Save). It returns
+// nil, changing nothing, for a delta on a missing key (the
 // session expired or was destroyed by a concurrent logout and must not be
 // resurrected), and otherwise the subject the hash had before ("" for
 // none), so that Save can take the id out of that subject's index when the
@@ -60,6 +62,10 @@ var metaFields = []string{
 // bounded stack.
 var saveScript = newScript(`
 local key = KEYS[1]
+local succ = redis.call('HGET', key, 'm:successor')
+if succ and succ ~= '' then
+  return redis.error_reply('SUPERSEDED')
+end
 local old = redis.call('HGET', key, 'm:subject')
 if ARGV[1] == '1' then
   redis.call('DEL', key)

@@ -329,14 +329,21 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 	defer cancel()
 	res := s.runScripts(octx, calls...)
 	old, err := res[0].ToString()
+	superseded := false
+	if verr, ok := valkey.IsValkeyErr(res[0].Error()); ok && hasAnyPrefix(verr.Error(), "SUPERSEDED") {
+		superseded = true
+	}
 	switch {
-	case valkey.IsValkeyNil(err):
+	case valkey.IsValkeyNil(err) || superseded:
 		if subject != "" {
 			// The index script ran anyway: take back the entry it added
-			// for a session that does not exist.
+			// for a session that was not saved.
 			if score, err := res[1].AsInt64(); err == nil {
 				s.dropEntries(octx, subject, []indexEntry{{id, strconv.FormatInt(score, 10)}})
 			}
+		}
+		if superseded {
+			return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrSuperseded)
 		}
 		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
 	case res[0].Error() != nil:

@@ -14,7 +14,9 @@
 // The suite checks round trips (types preserved), Replace and delta
 // semantics, ErrNotFound for a delta on a missing id, TTL expiry (it waits
 // for a TTL of a few milliseconds to pass, polling with a deadline),
-// deletion, unknown ids, and concurrent use.
+// deletion, unknown ids, concurrent use, and that a record superseded by
+// renewal (Meta.Successor set) refuses every later Save, so that marking
+// a successor is a compare-and-set.
 package storetest
 
 import (
@@ -47,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
 		{"RecordImmutable", testImmutable},
 		{"ConcurrentDistinctKeys", testConcurrent},
 		{"ManySessions", testMany},
+		{"SupersededIsFrozen", testSuperseded},
+		{"SupersedeIsCompareAndSet", testSupersedeCAS},
 		{"SubjectIndex", testSubjectIndex},
 	}
 	for _, tc := range tests {
@@ -61,7 +65,7 @@ const hour = time.Hour
 func meta(n int64) sessionmw.Meta {
 	return sessionmw.Meta{
 		Created: n, Issued: n + 1, Saved: n + 2,
-		Successor: fmt.Sprintf("succ-%d", n), Subject: fmt.Sprintf("user-%d", n),
+		Subject:    fmt.Sprintf("user-%d", n),
 		Credential: "cred", Groups: []string{"admins", "ops"}, Audience: "app", Remember: "rem",
 	}
 }
@@ -352,5 +356,100 @@ func testSubjectIndex(t *testing.T, s sessionmw.Store) {
 	mustSave(t, s, "b1", sessionmw.Update{Set: []sessionmw.Entry{e("k", 1)}, Meta: as("bob", 1)}, hour)
 	if got := list("bob"); len(got) != 2 {
 		t.Fatalf("after a delta: %v", got)
+	}
+}
+
+// testSuperseded: once a record has a successor, no Save changes it, and
+// it still loads (with its successor) and can be deleted.
+func testSuperseded(t *testing.T, s sessionmw.Store) {
+	ctx := context.Background()
+	mustSave(t, s, "old", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}, Meta: meta(1)}, hour)
+	mark := meta(2)
+	mark.Successor = "new"
+	mustSave(t, s, "old", sessionmw.Update{Meta: mark}, hour)
+	r := mustLoad(t, s, "old")
+	if r == nil || r.Meta.Successor != "new" {
+		t.Fatalf("after marking: %+v, want Successor \"new\"", r)
+	}
+	if got, want := values(r), map[string]any{"a": 1}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("marking changed values to %v, want %v", got, want)
+	}
+	for name, u := range map[string]sessionmw.Update{
+		"touch":           {Meta: meta(3)},
+		"delta":           {Set: []sessionmw.Entry{e("a", 2)}, Meta: meta(3)},
+		"second marking":  {Meta: sessionmw.Meta{Successor: "other"}},
+		"replace":         {Replace: true, Set: []sessionmw.Entry{e("z", 9)}, Meta: meta(3)},
+		"clear successor": {Meta: sessionmw.Meta{}},
+	} {
+		if err := s.Save(ctx, "old", u, hour); !errors.Is(err, sessionmw.ErrSuperseded) {
+			t.Fatalf("%s on a superseded record: err = %v, want ErrSuperseded", name, err)
+		}
+	}
+	r = mustLoad(t, s, "old")
+	if r == nil || r.Meta.Successor != "new" || !reflect.DeepEqual(values(r), map[string]any{"a": 1}) || r.Meta.Saved != mark.Saved {
+		t.Fatalf("a refused Save changed the record: %+v", r)
+	}
+	if err := s.Delete(ctx, "old"); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustLoad(t, s, "old"); r != nil {
+		t.Fatalf("superseded record survived Delete: %+v", r)
+	}
+	// Once gone, the id is an ordinary unknown id again.
+	mustSave(t, s, "old", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("b", 1)}}, hour)
+
+	// A superseded record expires like any other.
+	mustSave(t, s, "brief", sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}}, hour)
+	mustSave(t, s, "brief", sessionmw.Update{Meta: sessionmw.Meta{Successor: "next"}}, 20*time.Millisecond)
+	deadline := time.Now().Add(3 * time.Second)
+	for mustLoad(t, s, "brief") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("superseded record with a 20ms TTL still there after 3s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mustSave(t, s, "brief", sessionmw.Update{Replace: true}, hour)
+}
+
+// testSupersedeCAS: of concurrent requests that each mark one record with
+// their own successor, exactly one wins and the record names it.
+func testSupersedeCAS(t *testing.T, s sessionmw.Store) {
+	const racers = 16
+	for round := range 5 {
+		id := fmt.Sprintf("cas%d", round)
+		mustSave(t, s, id, sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("a", 1)}}, hour)
+		var wg sync.WaitGroup
+		won := make(chan string, racers)
+		errs := make(chan error, racers)
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				succ := fmt.Sprintf("succ-%d", i)
+				err := s.Save(context.Background(), id, sessionmw.Update{Meta: sessionmw.Meta{Successor: succ}}, hour)
+				switch {
+				case err == nil:
+					won <- succ
+				case !errors.Is(err, sessionmw.ErrSuperseded):
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(won)
+		close(errs)
+		for err := range errs {
+			t.Fatalf("marking: %v (want nil or ErrSuperseded)", err)
+		}
+		var winners []string
+		for w := range won {
+			winners = append(winners, w)
+		}
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d racers marked the record, want exactly 1 (%v)", round, len(winners), winners)
+		}
+		if r := mustLoad(t, s, id); r == nil || r.Meta.Successor != winners[0] {
+			t.Fatalf("round %d: record names successor %+v, want the winner %q", round, r, winners[0])
+		}
 	}
 }
