@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionmw/go/internal/redistest"
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/gateway"
 	"github.com/sessionmw/go/sessionmw/redisstore"
 )
 
@@ -179,7 +180,7 @@ func TestRequestAndResponseHeaders(t *testing.T) {
 }
 
 func TestKongPreset(t *testing.T) {
-	kong, err := sessionmw.Kong(secret, sessionmw.WithLogger(testLogger))
+	kong, err := gateway.Kong(secret, sessionmw.WithLogger(testLogger))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestKongPreset(t *testing.T) {
 	}
 	mem := sessionmw.NewMemoryIO()
 	defer mem.Close()
-	server, err := sessionmw.Kong(secret, sessionmw.WithStore(mem))
+	server, err := gateway.Kong(secret, sessionmw.WithStore(mem))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func TestKongPreset(t *testing.T) {
 	}
 	// Kong's timeouts: idling 900 s.
 	synctest.Test(t, func(t *testing.T) {
-		k, _ := sessionmw.Kong(secret, sessionmw.WithLogger(testLogger))
+		k, _ := gateway.Kong(secret, sessionmw.WithLogger(testLogger))
 		defer k.Close()
 		c := authClient(t, k)
 		c.do("GET", "/login?user=fiona", nil)

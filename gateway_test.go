@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/gateway"
 )
 
 func TestKeyLookupSources(t *testing.T) {
@@ -237,7 +238,7 @@ func TestMapSessionToHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mw.Close()
-	mapper, err := sessionmw.MapSessionToHeader(map[string]string{
+	mapper, err := gateway.MapSessionToHeader(map[string]string{
 		"Authorization": "authorization",
 		"X-User-Id":     "user_id",
 		"x-admin":       "admin",
@@ -246,7 +247,7 @@ func TestMapSessionToHeader(t *testing.T) {
 		"X-Evil":        "evil",
 		"X-Ctl":         "ctl",
 		"X-Missing":     "missing",
-	}, sessionmw.MapLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	}, gateway.MapLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestMapSessionToHeader(t *testing.T) {
 	})
 	t.Run("bad config", func(t *testing.T) {
 		for _, m := range []map[string]string{nil, {"X Bad": "k"}, {"X-Ok": ""}} {
-			if _, err := sessionmw.MapSessionToHeader(m); err == nil {
+			if _, err := gateway.MapSessionToHeader(m); err == nil {
 				t.Errorf("MapSessionToHeader(%v) succeeded", m)
 			}
 		}
@@ -330,14 +331,14 @@ func TestFormatHeaderValue(t *testing.T) {
 		{map[string]int{"a": 1}, `{"a":1}`}, {point{1, 2}, `{"X":1,"Y":2}`}, {[]byte("raw"), "raw"},
 	}
 	for _, tc := range tests {
-		if got := sessionmw.FormatHeaderValue(tc.in); got != tc.want {
+		if got := gateway.FormatHeaderValue(tc.in); got != tc.want {
 			t.Errorf("FormatHeaderValue(%#v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
 
 func TestLoadSessionDefaults(t *testing.T) {
-	mw, err := sessionmw.LoadSession(secret)
+	mw, err := gateway.LoadSession(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +358,7 @@ func TestLoadSessionDefaults(t *testing.T) {
 // too, and renewal happens after 30m.
 func TestLoadSessionServerTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mw, err := sessionmw.LoadSession(secret, sessionmw.WithLogger(testLogger))
+		mw, err := gateway.LoadSession(secret, sessionmw.WithLogger(testLogger))
 		if err != nil {
 			t.Fatal(err)
 		}

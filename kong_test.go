@@ -457,12 +457,28 @@ func TestCookieStorageConfigErrors(t *testing.T) {
 	mem := sessionmw.NewMemoryIO()
 	defer mem.Close()
 	for name, opts := range map[string][]sessionmw.Option{
-		"with a store":    {sessionmw.WithCookieStorage(), sessionmw.WithStore(mem)},
 		"header lookup":   {sessionmw.WithCookieStorage(), sessionmw.WithKeyLookup("header:X-S")},
 		"chunks too many": {sessionmw.WithCookieStorage(), sessionmw.WithCookieChunks(50)},
 	} {
 		if _, err := sessionmw.New(secret, opts...); err == nil || !strings.Contains(err.Error(), "WithCookie") {
 			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	// WithStore and WithCookieStorage choose where sessions live: the
+	// last one given wins.
+	for name, tc := range map[string]struct {
+		opts      []sessionmw.Option
+		wantStore bool
+	}{
+		"store after cookie storage": {[]sessionmw.Option{sessionmw.WithCookieStorage(), sessionmw.WithStore(mem)}, true},
+		"cookie storage after store": {[]sessionmw.Option{sessionmw.WithStore(mem), sessionmw.WithCookieStorage()}, false},
+	} {
+		mw, err := sessionmw.New(secret, tc.opts...)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := mw.Store() != nil; got != tc.wantStore {
+			t.Errorf("%s: server store = %v, want %v", name, got, tc.wantStore)
 		}
 	}
 }

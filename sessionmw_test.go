@@ -616,8 +616,9 @@ func TestRenewID(t *testing.T) {
 		t.Fatal("RenewID kept the id")
 	}
 	after := cookiePair(sessionCookie(t, rec, "sid"))
-	if r, _ := f.store.Load(context.Background(), oldID); r != nil {
-		t.Fatal("the old id is still in the store")
+	// The old id is retired: it leads nowhere, and no save can revive it.
+	if r, _ := f.store.Load(context.Background(), oldID); r != nil && (r.Meta.Successor == "" || r.Meta.Successor == newID) {
+		t.Fatalf("the old id is still live or leads to the new one: %+v", r.Meta)
 	}
 	if body(f.do(planted)) != `{"test_counter": 1}` {
 		t.Fatal("the pre-login cookie still maps to the session")
@@ -932,17 +933,43 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
-func TestTwoSessionCookiesFirstValidWins(t *testing.T) {
+// TestSeveralSessionCookies: of several cookies with the session's name,
+// invalid and dead ones are skipped; one live session is adopted; two
+// different live sessions (a tossed cookie beside the client's own) give
+// neither, so a client never lands in a session it did not start.
+func TestSeveralSessionCookies(t *testing.T) {
 	f := newFixture(t, counter)
-	valid := cookiePair(sessionCookie(t, f.do(""), "sid"))
-	id := f.lastID(t)
-	rec := f.do("sid=planted-garbage; " + valid)
-	if body(rec) != `{"test_counter": 2}` || f.lastID(t) != id {
-		t.Fatalf("valid second cookie not used: %q", body(rec))
+	victim := cookiePair(sessionCookie(t, f.do(""), "sid"))
+	victimID := f.lastID(t)
+	attacker := cookiePair(sessionCookie(t, f.do(""), "sid"))
+	f.lastID(t)
+	dead := cookiePair(sessionCookie(t, f.do(""), "sid"))
+	deadID := f.lastID(t)
+	if err := f.store.Delete(context.Background(), deadID); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(logSink.String(), "several session ids") {
+
+	rec := f.do("sid=planted-garbage; " + dead + "; " + victim)
+	if body(rec) != `{"test_counter": 2}` || f.lastID(t) != victimID {
+		t.Fatalf("garbage and a dead id before the live cookie: %q, want the live session", body(rec))
+	}
+	if !strings.Contains(logSink.String(), "several session credentials") {
 		t.Fatal("the anomaly was not logged")
 	}
+	for _, header := range []string{attacker + "; " + victim, victim + "; " + attacker} {
+		rec = f.do(header)
+		if body(rec) != `{"test_counter": 1}` || f.lastID(t) == victimID {
+			t.Fatalf("%s: %q, want a fresh session (neither live session)", header, body(rec))
+		}
+	}
+	if !strings.Contains(logSink.String(), "different live sessions") {
+		t.Fatal("the tossing was not logged")
+	}
+	// The victim's own session is intact.
+	if rec = f.do(victim); body(rec) != `{"test_counter": 3}` {
+		t.Fatalf("victim's session afterwards: %q", body(rec))
+	}
+	f.lastID(t)
 }
 
 func TestWriterPassesThroughFlushAndHijack(t *testing.T) {

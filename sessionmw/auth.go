@@ -62,10 +62,11 @@ func WithIdentityCheck(check IdentityCheck) Option {
 }
 
 // Login marks the session as authenticated by id and moves it to a new id
-// (so that an id planted before login is worthless). The session's values
-// are kept. With WithMaxSessionsPerSubject, the subject's oldest sessions
-// beyond the cap are destroyed when the response is committed; with
-// WithRemember, a remember-me cookie is issued.
+// when the response is committed (so that an id planted before login is
+// worthless). The session's values are kept. Login is what Sessions,
+// RevokeSubject, WithMaxSessionsPerSubject and WithRemember know about:
+// with a cap, the subject's oldest sessions beyond it are destroyed once
+// this one is saved; with remember-me, a remember-me cookie is issued.
 func (m *SessionManager) Login(id Identity) error {
 	if m.inactive {
 		return fmt.Errorf("sessionmw: Login: no session middleware on this request")
@@ -73,17 +74,14 @@ func (m *SessionManager) Login(id Identity) error {
 	if id.Subject == "" || id.Subject == m.mw.cfg.anonymous {
 		return ErrAnonymous
 	}
-	m.RenewID()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.renewLocked()
 	meta := m.ownMetaLocked()
 	meta.Subject, meta.Credential, meta.Groups = id.Subject, id.Credential, slices.Clone(id.Groups)
-	m.loggedIn = true
-	if m.mw.cfg.remember != nil {
-		if meta.Remember != "" && m.oldRemember == "" {
-			m.oldRemember = meta.Remember
-		}
-		meta.Remember = newID()
+	m.flags |= fAuthed
+	for _, hook := range m.mw.hooks.login {
+		hook(m, meta)
 	}
 	m.mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session authenticated", slog.Any("session", fingerprint(m.id)))
 	return nil
@@ -110,23 +108,38 @@ func Authenticated(r *http.Request) (Identity, bool) {
 	return FromRequest(r).Identity()
 }
 
-// checkIdentity runs the identity check on a loaded, authenticated session.
-// It reports false when the session was destroyed.
-func (m *SessionManager) checkIdentity() (bool, error) {
-	check := m.mw.cfg.identityCheck
-	if check == nil || m.meta.Subject == "" {
+// installIdentityCheck runs WithIdentityCheck on every authenticated
+// session a request resolves to.
+func installIdentityCheck(mw *Middleware, _ [][]byte) error {
+	if mw.cfg.identityCheck == nil {
+		return nil
+	}
+	mw.hooks.resolved = append(mw.hooks.resolved, func(m *SessionManager, _ *http.Request) (bool, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if !m.has(fFound) || m.meta.Subject == "" {
+			return false, nil
+		}
+		ok, err := m.mw.identityExists(m.ctx, m.meta)
+		if err != nil || ok {
+			return false, err
+		}
+		m.mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session identity is gone; session destroyed", slog.Any("session", fingerprint(m.id)))
+		return false, m.destroyLocked()
+	})
+	return nil
+}
+
+// identityExists runs the identity check on meta's identity (true without
+// a check).
+func (mw *Middleware) identityExists(ctx context.Context, meta *Meta) (bool, error) {
+	check := mw.cfg.identityCheck
+	if check == nil {
 		return true, nil
 	}
-	ok, err := check(m.ctx, Identity{Subject: m.meta.Subject, Credential: m.meta.Credential, Groups: m.meta.Groups})
+	ok, err := check(ctx, Identity{Subject: meta.Subject, Credential: meta.Credential, Groups: slices.Clone(meta.Groups)})
 	if err != nil {
 		return false, fmt.Errorf("sessionmw: identity check: %w", err)
 	}
-	if ok {
-		return true, nil
-	}
-	m.mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session identity is gone; session destroyed", slog.Any("session", fingerprint(m.id)))
-	if err := m.Destroy(); err != nil {
-		return false, err
-	}
-	return false, nil
+	return ok, nil
 }

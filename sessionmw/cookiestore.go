@@ -1,7 +1,6 @@
 package sessionmw
 
 import (
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -11,11 +10,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -58,8 +55,11 @@ var ErrSessionTooLarge = errors.New("sessionmw: session too large for its cookie
 // Kong's documentation warns. Concurrent requests that change a session
 // each send a whole new cookie; the browser keeps the last one. Values are
 // serialised with GobCodec (see Codec for the types it keeps).
+//
+// WithStore and WithCookieStorage choose where sessions live: the last one
+// given wins.
 func WithCookieStorage() Option {
-	return func(c *config) error { c.cookieStorage = true; return nil }
+	return func(c *config) error { c.cookieStorage, c.store = true, nil; return nil }
 }
 
 // WithCookieChunks sets how many cookies one session may span in cookie
@@ -74,11 +74,13 @@ func WithCookieChunks(n int) Option {
 	}
 }
 
-// WithRevocationStore records destroyed and renewed sessions' ids in store
-// (any Store; entries expire when the revoked cookie would have) so that a
-// replayed cookie-storage cookie is refused after logout. It costs one
-// store read per request that carries a session. Server storage needs no
-// revocation list: its logout deletes the session.
+// WithRevocationStore lists ended sessions in store (any Store; entries
+// expire when every cookie they stand for would have) so that a replayed
+// cookie-storage cookie is refused after logout: every cookie issued in
+// the session's life, before and after renewals, and the remember-me
+// token. It costs one store read per request that carries a session.
+// Server storage needs no revocation list: its logout deletes the
+// session.
 func WithRevocationStore(store Store) Option {
 	return func(c *config) error {
 		if store == nil {
@@ -128,17 +130,25 @@ func chunkName(name string, i int) string {
 	return name + strconv.Itoa(i)
 }
 
-const payloadVersion = 1
+// payloadVersion 2 added the lineage; version 1 payloads (no lineage) are
+// still read, with the id as their lineage.
+const payloadVersion = 2
 
-// seal encrypts id, meta and values into cookie values, one per chunk.
-func (cc *cookieCodec) seal(name, id string, meta Meta, values []Entry) ([]string, error) {
+// seal encrypts id, its lineage, meta and values into cookie values, one
+// per chunk.
+func (cc *cookieCodec) seal(name, id, lineage string, meta Meta, values []Entry) ([]string, error) {
 	u, err := uuid.Parse(id)
 	if err != nil {
 		return nil, err
 	}
-	p := make([]byte, 0, 64)
+	l, err := uuid.Parse(lineage)
+	if err != nil {
+		return nil, err
+	}
+	p := make([]byte, 0, 80)
 	p = append(p, payloadVersion)
 	p = append(p, u[:]...)
+	p = append(p, l[:]...)
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Created))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Issued))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Saved))
@@ -194,36 +204,46 @@ func (cc *cookieCodec) split(name, enc string) ([]string, error) {
 // errBadCookie is the reason logged for any cookie that does not open.
 var errBadCookie = errors.New("cookie storage value does not open")
 
-// open reassembles and decrypts the session cookies of r. fallback reports
-// a retired key.
-func (cc *cookieCodec) open(name string, r *http.Request) (id string, rec *Record, fallback bool, err error) {
-	first := r.CookiesNamed(name)
-	if len(first) == 0 || first[0].Value == "" {
-		return "", nil, false, nil
+// opened is one session cookie (with its chunks), decrypted.
+type opened struct {
+	id, lineage string
+	rec         *Record
+	fallback    bool // a retired key opened it
+}
+
+// open reassembles and decrypts the session whose first cookie value is
+// first; later chunks are the first cookies of r named NAME2, NAME3, …
+func (cc *cookieCodec) open(name, first string, r *http.Request) (opened, error) {
+	if first == "" {
+		return opened{}, nil
 	}
-	countStr, part, ok := strings.Cut(first[0].Value, ".")
+	countStr, part, ok := strings.Cut(first, ".")
 	k, cerr := strconv.Atoi(countStr)
-	if !ok || cerr != nil || k < 1 || k > cc.chunks || len(first[0].Value) > cookieBudget {
-		return "", nil, false, fmt.Errorf("%w: bad chunk header", errBadCookie)
+	if !ok || cerr != nil || k < 1 || k > cc.chunks || len(first) > cookieBudget {
+		return opened{}, fmt.Errorf("%w: bad chunk header", errBadCookie)
 	}
 	var b strings.Builder
 	b.Grow(k * cookieBudget)
 	b.WriteString(part)
 	for i := 2; i <= k; i++ {
 		cs := r.CookiesNamed(chunkName(name, i))
-		if len(cs) == 0 || len(cs[0].Value) > cookieBudget {
-			return "", nil, false, fmt.Errorf("%w: chunk %d of %d missing", errBadCookie, i, k)
+		if len(cs) == 0 || cs[0].Quoted || len(cs[0].Value) > cookieBudget {
+			return opened{}, fmt.Errorf("%w: chunk %d of %d missing", errBadCookie, i, k)
 		}
 		b.WriteString(cs[0].Value)
 	}
 	sealed, derr := base64.RawURLEncoding.DecodeString(b.String())
 	if derr != nil {
-		return "", nil, false, fmt.Errorf("%w: not base64", errBadCookie)
+		return opened{}, fmt.Errorf("%w: not base64", errBadCookie)
 	}
-	var p []byte
+	var (
+		p        []byte
+		err      error
+		fallback bool
+	)
 	for i, aead := range cc.aeads {
 		if len(sealed) < aead.NonceSize()+aead.Overhead() {
-			return "", nil, false, fmt.Errorf("%w: too short", errBadCookie)
+			return opened{}, fmt.Errorf("%w: too short", errBadCookie)
 		}
 		nonce, ct := sealed[:aead.NonceSize()], sealed[aead.NonceSize():]
 		if p, err = aead.Open(nil, nonce, ct, []byte(name)); err == nil {
@@ -232,67 +252,80 @@ func (cc *cookieCodec) open(name string, r *http.Request) (id string, rec *Recor
 		}
 	}
 	if err != nil {
-		return "", nil, false, fmt.Errorf("%w: authentication failed", errBadCookie)
+		return opened{}, fmt.Errorf("%w: authentication failed", errBadCookie)
 	}
-	id, rec, err = cc.parse(p)
-	return id, rec, fallback, err
+	o, err := cc.parse(p)
+	o.fallback = fallback
+	return o, err
 }
 
 // parse decodes an authenticated payload.
-func (cc *cookieCodec) parse(p []byte) (string, *Record, error) {
-	if len(p) < 1+16+24 || p[0] != payloadVersion {
-		return "", nil, fmt.Errorf("%w: unknown payload version", errBadCookie)
+func (cc *cookieCodec) parse(p []byte) (opened, error) {
+	if len(p) < 1 || (p[0] != payloadVersion && p[0] != 1) {
+		return opened{}, fmt.Errorf("%w: unknown payload version", errBadCookie)
+	}
+	idLen := 16
+	if p[0] == payloadVersion {
+		idLen = 32
+	}
+	if len(p) < 1+idLen+24 {
+		return opened{}, fmt.Errorf("%w: truncated header", errBadCookie)
 	}
 	u, _ := uuid.FromBytes(p[1:17])
+	l := u
+	if p[0] == payloadVersion {
+		l, _ = uuid.FromBytes(p[17:33])
+	}
+	p = p[1+idLen:]
 	rec := &Record{Meta: Meta{
-		Created: int64(binary.BigEndian.Uint64(p[17:])),
-		Issued:  int64(binary.BigEndian.Uint64(p[25:])),
-		Saved:   int64(binary.BigEndian.Uint64(p[33:])),
+		Created: int64(binary.BigEndian.Uint64(p[0:])),
+		Issued:  int64(binary.BigEndian.Uint64(p[8:])),
+		Saved:   int64(binary.BigEndian.Uint64(p[16:])),
 	}}
-	p = p[41:]
+	p = p[24:]
 	for _, f := range []*string{&rec.Meta.Subject, &rec.Meta.Credential, &rec.Meta.Audience, &rec.Meta.Remember} {
 		v, rest, ok := lengthPrefixed(p)
 		if !ok {
-			return "", nil, fmt.Errorf("%w: truncated identity", errBadCookie)
+			return opened{}, fmt.Errorf("%w: truncated identity", errBadCookie)
 		}
 		*f, p = string(v), rest
 	}
 	ng, w := binary.Uvarint(p)
 	if w <= 0 || ng > uint64(len(p)) {
-		return "", nil, fmt.Errorf("%w: bad group count", errBadCookie)
+		return opened{}, fmt.Errorf("%w: bad group count", errBadCookie)
 	}
 	p = p[w:]
 	for range ng {
 		g, rest, ok := lengthPrefixed(p)
 		if !ok {
-			return "", nil, fmt.Errorf("%w: truncated group", errBadCookie)
+			return opened{}, fmt.Errorf("%w: truncated group", errBadCookie)
 		}
 		rec.Meta.Groups = append(rec.Meta.Groups, string(g))
 		p = rest
 	}
 	n, w := binary.Uvarint(p)
 	if w <= 0 || n > uint64(len(p)) {
-		return "", nil, fmt.Errorf("%w: bad entry count", errBadCookie)
+		return opened{}, fmt.Errorf("%w: bad entry count", errBadCookie)
 	}
 	p = p[w:]
 	rec.Values = make([]Entry, 0, n)
 	for range n {
 		key, rest, ok := lengthPrefixed(p)
 		if !ok {
-			return "", nil, fmt.Errorf("%w: truncated key", errBadCookie)
+			return opened{}, fmt.Errorf("%w: truncated key", errBadCookie)
 		}
 		val, rest, ok := lengthPrefixed(rest)
 		if !ok {
-			return "", nil, fmt.Errorf("%w: truncated value", errBadCookie)
+			return opened{}, fmt.Errorf("%w: truncated value", errBadCookie)
 		}
 		v, err := cc.codec.Decode(val)
 		if err != nil {
-			return "", nil, fmt.Errorf("sessionmw: decoding session value %q: %w", key, err)
+			return opened{}, fmt.Errorf("sessionmw: decoding session value %q: %w", key, err)
 		}
 		rec.Values = append(rec.Values, Entry{Key: string(key), Value: v})
 		p = rest
 	}
-	return u.String(), rec, nil
+	return opened{id: u.String(), lineage: l.String(), rec: rec}, nil
 }
 
 func appendString(p []byte, s string) []byte {
@@ -306,140 +339,4 @@ func lengthPrefixed(p []byte) (field, rest []byte, ok bool) {
 		return nil, nil, false
 	}
 	return p[w : w+int(n)], p[w+int(n):], true
-}
-
-// loadCookie is load for cookie storage.
-func (m *SessionManager) loadCookie(r *http.Request) error {
-	mw := m.mw
-	name := mw.cfg.cookieName
-	m.chunksSeen = int32(mw.chunksPresent(r))
-	id, rec, fallback, err := mw.cookies.open(name, r)
-	if m.chunksSeen > 0 {
-		m.hadCookie = true
-	}
-	if err != nil {
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie; starting a fresh session",
-			slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
-		return nil
-	}
-	if rec == nil {
-		return nil
-	}
-	now := time.Now().UnixNano()
-	why := mw.expired(&rec.Meta, now)
-	if why == "" && rec.Meta.Audience != mw.cfg.audience {
-		why = "another audience"
-	}
-	if why != "" {
-		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; starting a fresh session",
-			slog.String("reason", why), slog.Any("session", fingerprint(id)))
-		return nil
-	}
-	if mw.cfg.revocations != nil {
-		revoked, err := mw.cfg.revocations.Load(r.Context(), revocationKey(id))
-		if err != nil {
-			return fmt.Errorf("sessionmw: revocation check for %s: %w", fingerprint(id), err)
-		}
-		if revoked != nil {
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "revoked session cookie replayed; starting a fresh session",
-				slog.Any("session", fingerprint(id)), slog.String("remote", r.RemoteAddr))
-			return nil
-		}
-	}
-	m.id, m.stored, m.reissue, m.found = id, true, fallback, true
-	m.shareMetaLocked(&rec.Meta)
-	m.session.base = rec
-	m.touch = now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
-	if after := mw.cfg.renewAfter; after > 0 && now-rec.Meta.Issued >= int64(after) {
-		m.oldID = id
-		m.id, m.stored, m.renew = newID(), false, true
-	}
-	return nil
-}
-
-// saveCookieLocked is saveLocked for cookie storage: the whole session is
-// sealed into the response's cookies.
-func (m *SessionManager) saveCookieLocked(h http.Header) error {
-	mw := m.mw
-	now := time.Now().UnixNano()
-	meta, _ := m.nextMetaLocked(now)
-	if mw.recordTTL(&meta, now) <= 0 {
-		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",
-			slog.Any("session", fingerprint(m.id)))
-		return nil
-	}
-	u := m.session.update(true, meta)
-	vals, err := mw.cookies.seal(mw.cfg.cookieName, m.id, meta, u.Set)
-	if err != nil {
-		return fmt.Errorf("sessionmw: save session %s: %w", fingerprint(m.id), err)
-	}
-	if m.oldID != "" && m.explicitRenew {
-		// RenewID: the pre-renewal cookie must stop working.
-		if err := mw.revoke(m.ctx, m.oldID, mw.sessionRevocationTTL(*m.meta, now)); err != nil {
-			return err
-		}
-	}
-	if h == nil {
-		return nil // after the response: nothing can carry the cookie
-	}
-	saved := m.session.markSaved(u, nil)
-	m.stored, m.renew, m.touch, m.reissue, m.oldID = true, false, false, false, ""
-	m.shareMetaLocked(&saved.Meta)
-	maxAge := mw.cfg.cookieMaxAge()
-	for i, v := range vals {
-		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i+1), v, maxAge)
-	}
-	for i := len(vals) + 1; i <= int(m.chunksSeen); i++ {
-		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i), "", -1)
-	}
-	return m.afterSaveLocked(h)
-}
-
-// expireCookies clears every session cookie the request carried.
-func (m *SessionManager) expireCookiesLocked(h http.Header) {
-	n := max(int(m.chunksSeen), 1)
-	for i := 1; i <= n; i++ {
-		m.mw.setNamedCookie(h, chunkName(m.mw.cfg.cookieName, i), "", -1)
-	}
-}
-
-// chunksPresent returns the highest k such that the request carries the
-// session cookie chunks 1..k, or 0.
-func (mw *Middleware) chunksPresent(r *http.Request) int {
-	n := 0
-	for i := 1; i <= mw.cookies.chunks; i++ {
-		if len(r.CookiesNamed(chunkName(mw.cfg.cookieName, i))) == 0 {
-			if i == 1 {
-				return 0
-			}
-			continue
-		}
-		n = i
-	}
-	return n
-}
-
-func revocationKey(id string) string { return "revoked:" + id }
-
-// sessionRevocationTTL is how long a revoked cookie session could still
-// have been valid.
-func (mw *Middleware) sessionRevocationTTL(meta Meta, now int64) time.Duration {
-	if meta.Saved == 0 {
-		return mw.ttl
-	}
-	return mw.recordTTL(&meta, now)
-}
-
-// revoke lists id in the revocation store for ttl (until the cookie that
-// carried it would have expired anyway).
-func (mw *Middleware) revoke(ctx context.Context, id string, ttl time.Duration) error {
-	if mw.cfg.revocations == nil || id == "" || ttl <= 0 {
-		return nil
-	}
-	now := time.Now().UnixNano()
-	err := mw.cfg.revocations.Save(ctx, revocationKey(id), Update{Replace: true, Meta: Meta{Created: now}}, ttl+mw.cfg.touchInterval)
-	if err != nil {
-		return fmt.Errorf("sessionmw: revoke session %s: %w", fingerprint(id), err)
-	}
-	return nil
 }

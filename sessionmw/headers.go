@@ -57,9 +57,37 @@ func WithResponseHeaders(fields ...string) Option {
 	}
 }
 
+// installSessionHeaders attaches Session-* headers: client-sent copies
+// are removed from every request (whenever request headers are configured
+// or forwarding is disabled), the upstream gets the configured request
+// headers, the client the configured response headers.
+func installSessionHeaders(mw *Middleware, _ [][]byte) error {
+	cfg := &mw.cfg
+	if len(cfg.requestHeaders) > 0 || cfg.stripForward {
+		mw.hooks.request = append(mw.hooks.request, stripSessionHeaders)
+	}
+	if fields := cfg.requestHeaders; len(fields) > 0 {
+		mw.hooks.upstream = append(mw.hooks.upstream, func(m *SessionManager, r *http.Request) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.has(fStored) {
+				m.sessionHeaders(r.Header, fields, m.mw.now())
+			}
+		})
+	}
+	if fields := cfg.responseHeaders; len(fields) > 0 {
+		mw.hooks.committed = append(mw.hooks.committed, func(m *SessionManager, h http.Header) {
+			if m.has(fStored) {
+				m.sessionHeaders(h, fields, m.mw.now())
+			}
+		})
+	}
+	return nil
+}
+
 // sessionHeaders writes the fields of the session into h.
-func (m *SessionManager) sessionHeaders(h http.Header, fields []string, id string, meta Meta, now int64) {
-	mw := m.mw
+func (m *SessionManager) sessionHeaders(h http.Header, fields []string, now int64) {
+	mw, meta, id := m.mw, m.meta, m.id
 	secs := func(deadline int64) string {
 		// Whole seconds left, rounded up: a fresh 900 s session says 900.
 		return strconv.FormatInt(max(0, (deadline-now+int64(time.Second)-1)/int64(time.Second)), 10)
@@ -104,11 +132,12 @@ func (m *SessionManager) sessionHeaders(h http.Header, fields []string, id strin
 	}
 }
 
-// stripSessionHeaders removes client-sent copies of the request headers.
-func (mw *Middleware) stripSessionHeaders(r *http.Request) {
+// stripSessionHeaders removes client-sent Session-* headers from r (a
+// private copy), whatever fields are configured: the upstream must be
+// able to trust every Session-* header it receives.
+func stripSessionHeaders(_ *Middleware, r *http.Request) {
 	cloned := false
-	for _, f := range mw.cfg.requestHeaders {
-		name := sessionHeaderNames[f]
+	for _, name := range sessionHeaderNames {
 		if _, ok := r.Header[name]; ok {
 			if !cloned {
 				r.Header = r.Header.Clone()

@@ -141,12 +141,24 @@ type replayBody struct {
 
 func (b *replayBody) Close() error { return b.closer.Close() }
 
-// logout destroys the session and answers the request.
-func (m *SessionManager) logout(w http.ResponseWriter, r *http.Request) {
-	if err := m.Destroy(); err != nil {
-		m.mw.fail(w, r, err)
-		return
+// installLogout answers logout requests on a live session: the session
+// is destroyed (with every id of its life) and the request gets 200
+// without reaching the next handler.
+func installLogout(mw *Middleware, _ [][]byte) error {
+	lc := mw.cfg.logout
+	if lc == nil {
+		return nil
 	}
-	m.mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session logged out", slog.String("method", r.Method))
-	m.writer().WriteHeader(http.StatusOK)
+	mw.hooks.resolved = append(mw.hooks.resolved, func(m *SessionManager, r *http.Request) (bool, error) {
+		if !m.has(fFound) || !lc.isLogout(r) {
+			return false, nil
+		}
+		if err := m.Destroy(); err != nil {
+			return false, err
+		}
+		m.mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session logged out", slog.String("method", r.Method))
+		m.writer().WriteHeader(http.StatusOK)
+		return true, nil
+	})
+	return nil
 }

@@ -92,7 +92,7 @@ func WithKeyLookup(spec string) Option {
 		}
 		c.lookup = k
 		if k.source == fromCookie {
-			c.cookieName, c.cookieSet = k.name, true
+			c.cookieName = k.name
 		}
 		return nil
 	}
@@ -134,61 +134,6 @@ func (k keyLookup) each(r *http.Request, yield func(string) bool) {
 	for _, c := range r.CookiesNamed(k.name) {
 		if !each(c.Value, c.Quoted) {
 			return
-		}
-	}
-}
-
-// strip removes the session credential from r (which must be a private
-// copy) so that it is not forwarded upstream. Other cookies, headers and
-// query parameters stay as they were.
-func (k keyLookup) strip(r *http.Request) {
-	switch k.source {
-	case fromHeader:
-		if _, ok := r.Header[k.name]; ok {
-			r.Header = r.Header.Clone()
-			r.Header.Del(k.name)
-		}
-	case fromQuery:
-		q := r.URL.Query()
-		if _, ok := q[k.name]; !ok {
-			return
-		}
-		q.Del(k.name)
-		u := *r.URL
-		u.RawQuery = q.Encode()
-		r.URL = &u
-		r.RequestURI = u.RequestURI()
-	default:
-		lines := r.Header["Cookie"]
-		if len(lines) == 0 {
-			return
-		}
-		var kept []string
-		changed := false
-		for _, line := range lines {
-			var parts []string
-			for _, part := range strings.Split(line, ";") {
-				name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-				if name == k.name {
-					changed = true
-					continue
-				}
-				if strings.TrimSpace(part) != "" {
-					parts = append(parts, strings.TrimSpace(part))
-				}
-			}
-			if len(parts) > 0 {
-				kept = append(kept, strings.Join(parts, "; "))
-			}
-		}
-		if !changed {
-			return
-		}
-		r.Header = r.Header.Clone()
-		if len(kept) == 0 {
-			r.Header.Del("Cookie")
-		} else {
-			r.Header["Cookie"] = kept
 		}
 	}
 }

@@ -2,7 +2,6 @@ package sessionmw
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,10 +9,9 @@ import (
 	"time"
 )
 
-// SessionManager is the per-request handle on a session (authx_extra's
-// request.state.session). Get it with FromRequest. It is safe for
-// concurrent use by the goroutines of one request and must not be used
-// after the handler returns.
+// SessionManager is the per-request handle on a session. Get it with
+// FromRequest. It is safe for concurrent use by the goroutines of one
+// request and must not be used after the handler returns.
 type SessionManager struct {
 	mw      *Middleware
 	ctx     context.Context     // the request's context as it reached the middleware
@@ -21,35 +19,36 @@ type SessionManager struct {
 	rw      http.ResponseWriter // the writer the middleware was given
 	session Session
 
-	mu          sync.Mutex
-	id          string         // current id; "" until one is needed
-	oldID       string         // id replaced by RenewID, deleted after the save
-	meta        *Meta          // metadata as loaded or saved; never nil; see ownMetaLocked
-	remember    *rememberToken // the valid remember token the request carried, if any
-	oldRemember string         // token replaced by a new Login
-	cookieTS    int64          // when the client's cookie was signed (Unix seconds)
-	chunksSeen  int32          // cookie storage: chunk cookies the request carried
+	mu       sync.Mutex
+	id       string        // current id; "" until one is needed
+	oldID    string        // explicit renewal pending: the stored id to retire
+	meta     *Meta         // metadata as loaded or saved; never nil; see ownMetaLocked
+	cookieTS int64         // when the client's credential was signed (Unix seconds)
+	ext      *featureState // state of the features that need some; nil until one does
+	flags    mflag         // guarded by mu
 
-	inactive       bool
-	stored         bool // the store holds a record under id (as of load)
-	metaOwned      bool // meta points to the manager's own copy, not a shared record's
-	renew          bool // save the whole session under a new id
-	touch          bool // refresh expiry although nothing changed
-	reissue        bool // send the cookie again (signed with a fallback key)
-	hadCookie      bool // the request carried a session cookie
-	expire         bool // send an expired cookie (after Destroy)
-	viaOld         bool // loaded through a renewed id's successor link
-	graceOld       bool // keep oldID readable for the renew grace, not delete it
-	explicitRenew  bool // RenewID was called (cookie storage revokes the old id)
-	found          bool // the request's credential led to a live session
-	loggedIn       bool // Login was called
-	restored       bool // restored from a remember-me token
-	hadRemember    bool // the request carried a remember cookie
-	expireRemember bool
-	committed      bool
-	wroteHeader    bool // responseWriter: the response was committed
-	failed         bool // responseWriter: the error handler answered instead
+	inactive    bool // no middleware: reads and writes go nowhere (immutable)
+	wroteHeader bool // responseWriter: the response was committed (handler goroutine only)
+	failed      bool // responseWriter: the error handler answered instead
 }
+
+// mflag is the manager's state, one bit each.
+type mflag uint16
+
+const (
+	fStored    mflag = 1 << iota // a record (or cookie) holds the session under id
+	fMetaOwned                   // meta points to the manager's own copy, not a shared record's
+	fRenew                       // explicit renewal pending: save under id, retire oldID
+	fTouch                       // refresh expiry although nothing changed
+	fReissue                     // send the credential again (renewed id, fallback key, successor)
+	fHadCookie                   // the request carried a session credential
+	fExpire                      // send an expired credential (after Destroy)
+	fFound                       // the request's credential led to a live session
+	fAuthed                      // the session was authenticated on this request
+	fCommitted                   // commit ran
+)
+
+func (m *SessionManager) has(f mflag) bool { return m.flags&f != 0 }
 
 // The SessionManager is the one allocation the middleware makes per
 // request: the response writer and the request context it hands to the
@@ -60,34 +59,47 @@ type SessionManager struct {
 // changed (ownMetaLocked copies it first).
 var noMeta Meta
 
-// rememberToken is a remember-me token and its metadata.
-type rememberToken struct {
-	id   string
-	meta Meta
-}
-
 // ownMetaLocked returns m.meta as the manager's own copy, to change.
 // m.meta otherwise points into a loaded record, which stores share.
 func (m *SessionManager) ownMetaLocked() *Meta {
-	if !m.metaOwned {
+	if !m.has(fMetaOwned) {
 		c := *m.meta
-		m.meta, m.metaOwned = &c, true
+		m.meta = &c
+		m.flags |= fMetaOwned
 	}
 	return m.meta
 }
 
 // setMetaLocked replaces the manager's metadata with a copy of meta.
 func (m *SessionManager) setMetaLocked(meta Meta) {
-	if m.metaOwned {
+	if m.has(fMetaOwned) {
 		*m.meta = meta
 		return
 	}
-	m.meta, m.metaOwned = &meta, true
+	m.meta = &meta
+	m.flags |= fMetaOwned
 }
 
 // shareMetaLocked points the manager's metadata at a loaded record's.
 func (m *SessionManager) shareMetaLocked(meta *Meta) {
-	m.meta, m.metaOwned = meta, false
+	m.meta = meta
+	m.flags &^= fMetaOwned
+}
+
+// adoptLocked makes rec, stored under id, the request's session.
+func (m *SessionManager) adoptLocked(id string, rec *Record) {
+	m.id = id
+	m.flags |= fStored | fFound
+	m.shareMetaLocked(&rec.Meta)
+	m.session.base = rec
+}
+
+// forgetLocked drops the request's session: it becomes a new one.
+func (m *SessionManager) forgetLocked() {
+	m.id, m.oldID = "", ""
+	m.shareMetaLocked(&noMeta)
+	m.session.reset()
+	m.flags &^= fStored | fRenew | fTouch | fReissue | fFound | fAuthed
 }
 
 // managerCtx is the request context the middleware hands to the next
@@ -106,21 +118,21 @@ func (c *managerCtx) Err() error { return c.ctx.Err() }
 
 // Value implements context.Context.
 func (c *managerCtx) Value(key any) any {
-	if key == c.mw.ctxKey {
+	if key == c.mw.ctxKey || (key == c.mw.aliasKey && c.mw.aliasKey != nil) {
 		return (*SessionManager)(c)
 	}
 	return c.ctx.Value(key)
 }
 
-// GetSession returns the session's data (authx_extra's get_session()).
+// GetSession returns the session's data.
 func (m *SessionManager) GetSession() *Session {
 	return &m.session
 }
 
-// GetSessionID returns the session's id (authx_extra's get_session_id()).
-// For a new visitor it assigns the id the session will be saved under;
-// asking for it does not by itself save anything. An inactive manager
-// returns "". Treat the id as a secret: log a hash of it at most.
+// GetSessionID returns the session's id. For a new visitor it assigns the
+// id the session will be saved under; asking for it does not by itself
+// save anything. An inactive manager returns "". Treat the id as a
+// secret: log Fingerprint(id) at most.
 func (m *SessionManager) GetSessionID() string {
 	if m.inactive {
 		return ""
@@ -142,36 +154,39 @@ func (m *SessionManager) Active() bool { return !m.inactive }
 func (m *SessionManager) IsNew() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return !m.stored
+	return !m.has(fStored)
 }
 
 // Clear empties the session but keeps it (and its id).
 func (m *SessionManager) Clear() { m.session.Clear() }
 
-// RenewID moves the session to a new id, deleting the old one, when the
-// response is committed. Call it whenever the privilege level changes,
-// above all on login: a session id planted before login then maps to
-// nothing afterwards (no session fixation).
+// RenewID moves the session to a new id when the response is committed;
+// the old id is retired at once and leads nowhere afterwards. Call it
+// whenever the privilege level changes, above all on login (Login calls
+// it): an id planted before login then maps to nothing (no session
+// fixation).
 func (m *SessionManager) RenewID() {
 	if m.inactive {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stored && m.oldID == "" {
-		m.oldID = m.id
-	}
-	m.graceOld = false // an explicit renewal retires the old id at once
-	m.explicitRenew = true
-	m.id = newID()
-	m.stored = false
-	m.renew = true
+	m.renewLocked()
 }
 
-// Destroy ends the session: it is deleted from the store at once and the
-// response expires the cookie (authx_extra's logout). The manager then holds
-// a new empty session; setting values in it starts a new session with a new
-// id. A store failure is returned and nothing is changed.
+func (m *SessionManager) renewLocked() {
+	if m.has(fStored) && !m.has(fRenew) {
+		m.oldID = m.id
+	}
+	m.id = newID()
+	m.flags = m.flags&^fStored | fRenew
+}
+
+// Destroy ends the session (signing out): it is removed at once, with every id
+// issued earlier in its life, and the response expires the cookie. The
+// manager then holds a new empty session; setting values in it starts a
+// new session with a new id. A store failure is returned and nothing is
+// changed.
 func (m *SessionManager) Destroy() error {
 	if m.inactive {
 		m.session.reset()
@@ -179,306 +194,80 @@ func (m *SessionManager) Destroy() error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := time.Now().UnixNano()
-	for _, id := range []string{m.oldID, m.id} {
-		if id == "" {
-			continue
-		}
-		var err error
-		if m.mw.cookies != nil {
-			err = m.mw.revoke(m.ctx, id, m.mw.sessionRevocationTTL(*m.meta, now))
-		} else {
-			err = m.mw.store.Delete(m.ctx, id)
-		}
-		if err != nil {
-			return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
-		}
-	}
-	var rememberID string
-	if m.remember != nil {
-		rememberID = m.remember.id
-	}
-	if err := m.revokeRememberLocked(m.meta.Remember, rememberID, m.oldRemember); err != nil {
-		return err
-	}
-	if m.hadRemember {
-		m.expireRemember = true
-	}
-	m.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(m.id)))
-	m.shareMetaLocked(&noMeta)
-	m.remember, m.oldRemember = nil, ""
-	m.loggedIn, m.restored = false, false
-	m.session.reset()
-	m.id, m.oldID = "", ""
-	m.stored, m.renew, m.touch, m.reissue, m.graceOld = false, false, false, false, false
-	m.expire = m.hadCookie
-	return nil
+	return m.destroyLocked()
 }
 
-// load finds the request's session. Hostile or stale credentials give a
-// fresh session; only a store failure is an error.
-func (m *SessionManager) load(r *http.Request) error {
+func (m *SessionManager) destroyLocked() error {
 	mw := m.mw
-	var id string
-	count := 0
-	start := time.Now()
-	mw.cfg.lookup.each(r, func(v string) bool {
-		count++
-		if v == "" {
-			return true
-		}
-		m.hadCookie = true
-		got, ts, fallback, err := mw.ids.decodeAt(mw.cfg.cookieName, v, start.Unix())
-		if err != nil {
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie; starting a fresh session",
-				slog.String("source", mw.cfg.lookup.String()), slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
-			return true
-		}
-		id, m.cookieTS, m.reissue = got, ts, fallback
-		return false
-	})
-	if count > 1 {
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session ids in one request; the first valid one wins",
-			slog.String("source", mw.cfg.lookup.String()), slog.Int("count", count), slog.String("remote", r.RemoteAddr))
+	id := m.id
+	if err := mw.backend.destroy(m, mw.now()); err != nil {
+		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
-	if id == "" {
-		return nil
-	}
-	now := start.UnixNano()
-	rec, err := loadAt(r.Context(), mw.store, id, now)
-	if err != nil {
-		return fmt.Errorf("sessionmw: load session %s: %w", fingerprint(id), err)
-	}
-	if rec != nil && rec.Meta.Successor != "" {
-		// An id replaced by auto-renewal, inside its grace period: serve
-		// the session it moved to. The client gets the new id from the
-		// response that renewed it, not from this one.
-		succ := rec.Meta.Successor
-		if rec, err = loadAt(r.Context(), mw.store, succ, now); err != nil {
-			return fmt.Errorf("sessionmw: load renewed session %s: %w", fingerprint(succ), err)
-		}
-		id, m.reissue, m.viaOld = succ, false, true
-	}
-	why := "not found"
-	if rec != nil {
-		why = mw.expired(&rec.Meta, now)
-		if why == "" && rec.Meta.Audience != mw.cfg.audience {
-			why = "another audience"
+	for _, h := range mw.hooks.destroyed {
+		if err := h(m); err != nil {
+			return err
 		}
 	}
-	if why != "" {
-		// Expired or unknown: never adopt the id, even though it is signed.
-		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; starting a fresh session",
-			slog.String("reason", why), slog.Any("session", fingerprint(id)))
-		m.reissue, m.viaOld = false, false
-		return nil
-	}
-	m.id, m.stored, m.found = id, true, true
-	m.shareMetaLocked(&rec.Meta)
-	m.session.base = rec
-	m.touch = !m.viaOld && now-rec.Meta.Saved >= int64(mw.cfg.touchInterval)
-	if after := mw.cfg.renewAfter; after > 0 && !m.viaOld && now-rec.Meta.Issued >= int64(after) {
-		mw.log.LogAttrs(r.Context(), slog.LevelDebug, "renewing session id", slog.Any("session", fingerprint(id)))
-		m.oldID, m.graceOld = id, true
-		m.id, m.stored, m.renew = newID(), false, true
+	mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(id)))
+	m.forgetLocked()
+	if m.has(fHadCookie) {
+		m.flags |= fExpire
 	}
 	return nil
 }
 
-// commit saves the session if needed and sets the cookie on the response
-// headers. It runs once, before the first byte of the response.
+// commit saves the session if needed and sets the credential on the
+// response headers. It runs once, before the first byte of the response.
 func (m *SessionManager) commit() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.committed {
+	if m.has(fCommitted) {
 		return nil
 	}
-	m.committed = true
+	m.flags |= fCommitted
 	mw := m.mw
 	h := m.rw.Header()
-	if vary := mw.cfg.lookup.varyOn(); vary != "" && (m.hadCookie || m.stored) {
-		addVary(h, vary)
+	if mw.vary != "" && m.has(fHadCookie|fStored) {
+		addVary(h, mw.vary)
 	}
-	defer m.finishHeadersLocked(h)
-	dirty := m.session.Modified()
-	if mw.cookies != nil {
-		switch {
-		case dirty || m.renew || (m.stored && (m.touch || m.reissue)):
-			return m.saveCookieLocked(h)
-		case m.expire:
-			m.expireCookiesLocked(h)
-		}
-		return nil
+	defer m.committedLocked(h)
+	if m.needsSaveLocked() {
+		return m.saveLocked(h)
 	}
-	if !dirty && !m.renew {
-		switch {
-		case m.stored && m.touch:
-			return m.saveLocked(h, false)
-		case m.stored && m.reissue:
-			return m.setCookieLocked(h)
-		case m.expire:
-			mw.deliver(h, "", true)
-		}
-		return nil
+	if m.has(fExpire) {
+		mw.backend.expire(m, h)
 	}
-	return m.saveLocked(h, dirty || m.renew)
-}
-
-// nextMetaLocked returns the metadata the session is saved with at now,
-// assigning an id if it has none; full reports a new or renewed id (the
-// whole session is written).
-func (m *SessionManager) nextMetaLocked(now int64) (meta Meta, full bool) {
-	full = !m.stored
-	if m.id == "" {
-		m.id = newID()
-	}
-	meta = *m.meta
-	if full {
-		if meta.Created == 0 || !m.renew {
-			meta.Created = now // renewals keep the creation time
-		}
-		meta.Issued = now
-	}
-	meta.Saved = now
-	meta.Successor = ""
-	meta.Audience = m.mw.cfg.audience
-	return meta, full
-}
-
-// saveLocked writes the session to the store and sets the cookie.
-func (m *SessionManager) saveLocked(h http.Header, changed bool) error {
-	mw := m.mw
-	now := time.Now().UnixNano()
-	meta, full := m.nextMetaLocked(now)
-	ttl := mw.recordTTL(&meta, now)
-	if ttl <= 0 {
-		// Past its absolute timeout: the session is over, whatever changed.
-		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session reached its absolute timeout; changes dropped",
-			slog.Any("session", fingerprint(m.id)))
-		m.stored = false
-		return nil
-	}
-	var u Update
-	if changed || full {
-		u = m.session.update(full, meta)
-	} else {
-		u = Update{Meta: meta}
-	}
-	stored, err := saveAt(m.ctx, mw.store, m.id, u, ttl, now)
-	if errors.Is(err, ErrNotFound) && !full {
-		// The session ended meanwhile (a concurrent logout or expiry):
-		// never resurrect it. The client's cookie now maps to nothing.
-		mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session ended during the request; changes dropped",
-			slog.Any("session", fingerprint(m.id)))
-		m.stored = false
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sessionmw: save session %s: %w", fingerprint(m.id), err)
-	}
-	saved := m.session.markSaved(u, stored)
-	m.stored, m.renew, m.touch = true, false, false
-	m.shareMetaLocked(&saved.Meta)
-	if m.oldID != "" {
-		old := m.oldID
-		m.oldID = ""
-		if m.graceOld {
-			// Auto-renewal: the old id points to the new one for the
-			// grace period, then expires.
-			m.graceOld = false
-			om := meta
-			om.Successor = m.id
-			err := mw.store.Save(m.ctx, old, Update{Meta: om}, mw.cfg.renewGrace)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return fmt.Errorf("sessionmw: retire renewed session %s: %w", fingerprint(old), err)
-			}
-		} else if err := mw.store.Delete(m.ctx, old); err != nil {
-			return fmt.Errorf("sessionmw: delete renewed session %s: %w", fingerprint(old), err)
-		}
-	}
-	if h == nil {
-		return nil
-	}
-	// The cookie goes out for a new or renewed id, a retired key, or when
-	// the one the client holds was signed more than a touch interval ago
-	// (which refreshes its signature time and Max-Age); not on every write.
-	stale := now/int64(time.Second)-m.cookieTS >= int64(mw.cfg.touchInterval/time.Second)
-	if full || m.reissue || stale {
-		if err := m.setCookieLocked(h); err != nil {
-			return err
-		}
-		m.cookieTS = now / int64(time.Second)
-	}
-	return m.afterSaveLocked(h)
-}
-
-// afterSaveLocked finishes a save that went out with the response:
-// remember-me cookies, the per-subject cap, response headers.
-func (m *SessionManager) afterSaveLocked(h http.Header) error {
-	if m.oldRemember != "" {
-		if err := m.revokeRememberLocked(m.oldRemember); err != nil {
-			return err
-		}
-		m.oldRemember = ""
-	}
-	if m.loggedIn || m.restored {
-		if err := m.issueRememberLocked(h); err != nil {
-			return err
-		}
-		m.expireRemember = false
-	}
-	if m.loggedIn {
-		m.loggedIn = false
-		if err := m.enforceCapLocked(); err != nil {
-			return err
-		}
-	}
-	m.restored = false
 	return nil
 }
 
-// afterLoad runs once the request's session is known: the identity check
-// and the remember-me restore.
-func (m *SessionManager) afterLoad(r *http.Request) error {
-	if m.found {
-		ok, err := m.checkIdentity()
-		if err != nil || ok {
-			return err
-		}
-		m.found = false
-	}
-	return m.tryRemember(r)
+// needsSaveLocked reports whether commit has to call the backend: the
+// session changed, is moving to a new id, or its stored copy or the
+// client's credential needs refreshing.
+func (m *SessionManager) needsSaveLocked() bool {
+	return m.session.Modified() || m.has(fRenew) || (m.has(fStored) && m.has(fTouch|fReissue))
 }
 
-func (m *SessionManager) setCookieLocked(h http.Header) error {
-	mw := m.mw
-	if u, ok := parseCanonicalUUID(m.id); ok {
-		if c, ok := mw.sessionCookieFast(u); ok {
-			h.Add("Set-Cookie", c)
-			noStore(h)
-			m.reissue = false
-			return nil
-		}
-	}
-	v, err := mw.ids.encode(mw.cfg.cookieName, m.id)
+// saveLocked has the backend save the session, then runs what follows a
+// login. h is nil after the response went out.
+func (m *SessionManager) saveLocked(h http.Header) error {
+	stored, err := m.mw.backend.commit(m, h, m.mw.now())
 	if err != nil {
 		return err
 	}
-	mw.deliver(h, v, false)
-	m.reissue = false
+	if stored && m.has(fAuthed) {
+		m.flags &^= fAuthed
+		for _, hook := range m.mw.hooks.authenticated {
+			if err := hook(m, h); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
-// finishHeadersLocked adds what goes on every committed response: the
-// remember cookie's expiry after a logout, and the response headers.
-func (m *SessionManager) finishHeadersLocked(h http.Header) {
-	mw := m.mw
-	if m.expireRemember && mw.cfg.remember != nil {
-		mw.setNamedCookie(h, mw.cfg.remember.name, "", -1)
-		m.expireRemember = false
-	}
-	if len(mw.cfg.responseHeaders) > 0 && m.stored {
-		m.sessionHeaders(h, mw.cfg.responseHeaders, m.id, *m.meta, time.Now().UnixNano())
+func (m *SessionManager) committedLocked(h http.Header) {
+	for _, hook := range m.mw.hooks.committed {
+		hook(m, h)
 	}
 }
 
@@ -496,17 +285,17 @@ func (m *SessionManager) finish() {
 		return
 	}
 	// Changes made after the response was committed can still be saved
-	// for a session the client already holds a cookie for.
+	// for a session the client already holds a credential for.
 	if !m.session.Modified() {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.stored || m.renew || m.mw.cookies != nil {
-		m.mw.log.LogAttrs(m.ctx, slog.LevelWarn, "session changed after the response was written; a new session cannot be saved without its cookie")
+	if !m.has(fStored) || m.has(fRenew) || !m.mw.saveLate {
+		m.mw.log.LogAttrs(m.ctx, slog.LevelWarn, "session changed after the response was written; a new session, a renewal or a cookie session cannot be saved without its credential")
 		return
 	}
-	if err := m.saveLocked(nil, true); err != nil {
+	if err := m.saveLocked(nil); err != nil {
 		m.mw.log.LogAttrs(m.ctx, slog.LevelError, "saving session after the response failed", slog.Any("error", err))
 	}
 }

@@ -9,21 +9,24 @@ import (
 	"time"
 )
 
-// Middleware is the session middleware (authx_extra's SessionMiddleware).
-// Create it with New, wrap handlers with Handler, and call Close when done.
-// It is safe for concurrent use.
+// Middleware is the session middleware. Create it with New, wrap handlers
+// with Handler, and call Close when done. It is safe for concurrent use.
 type Middleware struct {
 	cfg       config
-	store     Store
+	store     Store // nil with cookie storage
 	ownsStore bool
 	ids       *idCodec
-	cookies   *cookieCodec // cookie storage; nil with a server store
+	backend   backend
+	saveLate  bool // the backend can save changes made after the response went out
+	hooks     hooks
 	// cookieSuffix is the rendered attributes of a browser-session cookie.
 	cookieSuffix string
-	remembers    *cookieCodec // remember-me tokens; nil without WithRemember
 	ctxKey       any
+	aliasKey     any // a second key the manager answers to (an audience's name), or nil
+	vary         string
 	log          *slog.Logger
 	ttl          time.Duration
+	clock        func() time.Time // nil: time.Now; tests move it
 }
 
 // New returns a session middleware that signs session ids with secretKey
@@ -43,16 +46,8 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
-	if cfg.audience != "" {
-		if !cfg.cookieSet {
-			cfg.cookieName = DefaultCookieName + "-" + cfg.audience
-		}
-		if !cfg.objectSet {
-			cfg.objectName = cfg.audience
-		}
-	}
-	if cfg.kongCookieDefault && cfg.store == nil {
-		cfg.cookieStorage = true
+	if err := cfg.applyAudience(); err != nil {
+		return nil, err
 	}
 	if cfg.lookup.source == fromCookie {
 		cfg.lookup.name = cfg.cookieName
@@ -63,43 +58,56 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	mw := &Middleware{cfg: cfg, store: cfg.store, log: cfg.logger, ttl: cfg.ttl()}
+	mw := &Middleware{cfg: cfg, store: cfg.store, log: cfg.logger, ttl: cfg.ttl(), vary: cfg.lookup.varyOn()}
 	if mw.log == nil {
 		mw.log = slog.New(slog.DiscardHandler)
 	}
-	// A cookie is re-issued whenever its session is saved or touched, so a
-	// signature older than the TTL plus one touch interval belongs to a
-	// session the store has dropped already.
+	mw.ctxKey = objectKey(cfg.objectName)
+	if cfg.audience != "" && !cfg.objectSet {
+		mw.aliasKey = objectKey(cfg.audience)
+	}
+	// A credential is re-issued whenever its session is saved or touched,
+	// so a signature older than the TTL plus one touch interval belongs to
+	// a session the store has dropped already.
 	keys := append([][]byte{secretKey}, cfg.fallbacks...)
 	ids, err := newIDCodec(mw.ttl+cfg.touchInterval, keys...)
 	if err != nil {
 		return nil, err
 	}
+	ids.now = func() int64 { return mw.now() / int64(time.Second) }
 	mw.ids = ids
-	mw.ctxKey = objectKey(cfg.objectName)
 	mw.cookieSuffix = mw.newCookieSuffix()
-	if cfg.remember != nil {
-		if mw.remembers, err = newCookieCodecInfo(rememberInfo, 1, keys...); err != nil {
-			return nil, err
-		}
-	}
 	if cfg.cookieStorage {
-		if mw.cookies, err = newCookieCodec(cfg.cookieChunks, keys...); err != nil {
+		if mw.backend, err = newCookieBackend(mw, keys); err != nil {
 			return nil, err
 		}
-		if cfg.maxPerSubject > 0 {
-			return nil, fmt.Errorf("sessionmw: WithMaxSessionsPerSubject: needs a server store, not cookie storage")
+	} else {
+		if mw.store == nil {
+			mw.store = NewMemoryIO()
+			mw.ownsStore = true
 		}
-		return mw, nil
+		mw.backend, mw.saveLate = serverBackend{mw}, true
 	}
-	if mw.store == nil {
-		mw.store = NewMemoryIO()
-		mw.ownsStore = true
-	}
-	if _, ok := mw.store.(SubjectIndex); cfg.maxPerSubject > 0 && !ok {
-		return nil, fmt.Errorf("sessionmw: WithMaxSessionsPerSubject: the store (%T) does not implement SubjectIndex", mw.store)
+	for _, install := range features {
+		if err := install(mw, keys); err != nil {
+			mw.Close()
+			return nil, err
+		}
 	}
 	return mw, nil
+}
+
+// features are installed in this order by New; each looks at the
+// configuration and attaches to the lifecycle points it needs, or does
+// nothing. The order of hooks at one point is this order: the identity
+// check runs before a remember-me restore, which runs before logout.
+var features = []func(mw *Middleware, keys [][]byte) error{
+	installForwarding,
+	installSessionHeaders,
+	installIdentityCheck,
+	installRemember,
+	installLogout,
+	installSubjectCap,
 }
 
 // Close releases what New created: the default MemoryIO's background sweeper.
@@ -114,47 +122,63 @@ func (mw *Middleware) Close() error {
 // Store returns the store sessions are kept in (nil with cookie storage).
 func (mw *Middleware) Store() Store { return mw.store }
 
+// now reads the middleware's clock, in Unix nanoseconds.
+func (mw *Middleware) now() int64 {
+	if mw.clock != nil {
+		return mw.clock().UnixNano()
+	}
+	return time.Now().UnixNano()
+}
+
 // Handler wraps next: every request gets a *SessionManager, reachable with
 // FromRequest, and the session is saved before the response headers go out.
 func (mw *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mw.skipped(r) {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, mw.forward(r, r))
 			return
 		}
-		m := &SessionManager{mw: mw, ctx: r.Context(), rw: w, meta: &noMeta}
-		load := m.load
-		if mw.cookies != nil {
-			load = m.loadCookie
-		}
-		if err := load(r); err != nil {
+		m := &SessionManager{mw: mw, ctx: r.Context(), req: r, rw: w, meta: &noMeta}
+		if err := mw.backend.resolve(m, r, mw.now()); err != nil {
 			mw.fail(w, r, err)
 			return
 		}
-		if err := m.afterLoad(r); err != nil {
-			mw.fail(w, r, err)
-			return
-		}
-		if lc := mw.cfg.logout; lc != nil && (m.found || m.restored) && lc.isLogout(r) {
-			m.req = r
-			m.logout(m.writer(), r)
-			m.finish()
-			return
-		}
-		r = r.WithContext((*managerCtx)(m))
-		if mw.cfg.stripForward {
-			mw.cfg.lookup.strip(r)
-		}
-		if len(mw.cfg.requestHeaders) > 0 {
-			mw.stripSessionHeaders(r)
-			if m.found || m.restored {
-				m.sessionHeaders(r.Header, mw.cfg.requestHeaders, m.id, *m.meta, time.Now().UnixNano())
+		for _, hook := range mw.hooks.resolved {
+			done, err := hook(m, r)
+			if err != nil {
+				mw.fail(w, r, err)
+				return
+			}
+			if done {
+				m.finish()
+				return
 			}
 		}
-		m.req = r
-		next.ServeHTTP(m.writer(), r)
+		fwd := mw.forward(r, r.WithContext((*managerCtx)(m)))
+		for _, hook := range mw.hooks.upstream {
+			hook(m, fwd)
+		}
+		m.req = fwd
+		next.ServeHTTP(m.writer(), fwd)
 		m.finish()
 	})
+}
+
+// forward returns the request for the next handler: fwd (a private copy
+// of r, or r itself) after the request hooks removed what must not travel
+// upstream. When fwd is r and a hook needs to change it, r is copied first.
+func (mw *Middleware) forward(r, fwd *http.Request) *http.Request {
+	if len(mw.hooks.request) == 0 {
+		return fwd
+	}
+	if fwd == r {
+		c := *r
+		fwd = &c
+	}
+	for _, hook := range mw.hooks.request {
+		hook(mw, fwd)
+	}
+	return fwd
 }
 
 // fail reports a store failure to the error handler.
@@ -166,8 +190,11 @@ func (mw *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status := http.StatusInternalServerError
-	if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrStoreFull) || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrStoreFull), errors.Is(err, context.DeadlineExceeded):
 		status = http.StatusServiceUnavailable
+	case errors.Is(err, ErrSuperseded):
+		status = http.StatusConflict
 	}
 	http.Error(w, http.StatusText(status), status)
 }
@@ -176,7 +203,7 @@ func (mw *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 type objectKey string
 
 // FromRequest returns the session manager that the Middleware named
-// DefaultSessionObject attached to r (authx_extra's request.state.session).
+// DefaultSessionObject attached to r.
 //
 // It never returns nil. Outside a Middleware, or on a request that a skip
 // header rule let through, it returns an inactive manager: its session
@@ -189,7 +216,7 @@ func FromRequest(r *http.Request) *SessionManager {
 var defaultKey any = objectKey(DefaultSessionObject)
 
 // FromRequestNamed is FromRequest for the middleware configured with
-// WithSessionObject(name).
+// WithSessionObject(name), or WithAudience(name) without a session object.
 func FromRequestNamed(r *http.Request, name string) *SessionManager {
 	return fromContext(r.Context(), objectKey(name))
 }

@@ -78,13 +78,11 @@ type config struct {
 	cookieChunks                    int
 	revocations                     Store
 	logout                          *logoutConfig
-	kongCookieDefault               bool
 	anonymous                       string
 	identityCheck                   IdentityCheck
 	maxPerSubject                   int
 	remember                        *rememberConfig
 	audience                        string
-	cookieSet                       bool // WithSessionCookie or a cookie KeyLookup was given
 	objectSet                       bool // WithSessionObject was given
 	requestHeaders, responseHeaders []string
 	renewGrace                      time.Duration
@@ -106,31 +104,15 @@ func defaultConfig() config {
 	}
 }
 
-// WithStore sets where sessions are kept (authx_extra's store). The default
-// is a new MemoryIO per Middleware, stopped by Middleware.Close.
+// WithStore keeps sessions in s. The default is a new MemoryIO per
+// Middleware, stopped by Middleware.Close. WithStore and WithCookieStorage
+// choose where sessions live: the last one given wins.
 func WithStore(s Store) Option {
 	return func(c *config) error {
 		if s == nil {
 			return fmt.Errorf("sessionmw: WithStore: nil store")
 		}
-		c.store = s
-		return nil
-	}
-}
-
-// WithAudience makes the middleware serve one audience (an application)
-// of several that share a client and a store (lua-resty-session's
-// audiences): each audience has its own cookie (default "sid-" + name), its
-// own request-context slot (default the audience name, reached with
-// FromRequestNamed) and its own sessions, tagged with the audience so that
-// no session of one audience is ever accepted by another. Logging out of
-// one audience leaves the others; RevokeSubject revokes across all.
-func WithAudience(name string) Option {
-	return func(c *config) error {
-		if err := validCookieName(name); err != nil {
-			return fmt.Errorf("sessionmw: WithAudience: %w", err)
-		}
-		c.audience = name
+		c.store, c.cookieStorage = s, false
 		return nil
 	}
 }
@@ -149,15 +131,19 @@ func WithSecure(on bool) Option {
 	return func(c *config) error { c.secure = on; return nil }
 }
 
-// WithMaxAge sets the cookie's lifetime (authx_extra's max_age). 0, the
-// default, makes a browser-session cookie (no Max-Age, no Expires) whose
-// server-side record expires after the idle timeout. A positive duration,
-// rounded up to whole seconds, is both the cookie's Max-Age and the server
-// record's TTL, counted from the session's last save.
+// WithMaxAge sets the cookie's lifetime. 0, the default, makes a
+// browser-session cookie (no Max-Age, no Expires) whose server-side record
+// expires after the idle timeout. A positive duration, rounded up to whole
+// seconds, is both the cookie's Max-Age and the server record's TTL,
+// counted from the session's last save. It takes a time.Duration: a bare
+// number is nanoseconds, so values under one second are refused.
 func WithMaxAge(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
 			return fmt.Errorf("sessionmw: WithMaxAge: negative duration %v", d)
+		}
+		if d > 0 && d < time.Second {
+			return fmt.Errorf("sessionmw: WithMaxAge: %v is under one second; it takes a time.Duration (for an hour, write WithMaxAge(time.Hour) or 3600*time.Second, not 3600)", d)
 		}
 		c.maxAge = d
 		return nil
@@ -204,7 +190,7 @@ func WithSessionCookie(name string) Option {
 		if err := validCookieName(name); err != nil {
 			return fmt.Errorf("sessionmw: WithSessionCookie: %w", err)
 		}
-		c.cookieName, c.cookieSet = name, true
+		c.cookieName = name
 		c.lookup = keyLookup{fromCookie, name}
 		return nil
 	}
@@ -238,16 +224,6 @@ func WithRenewGrace(d time.Duration) Option {
 		c.renewGrace = d
 		return nil
 	}
-}
-
-// WithDisableSessionForward strips the session credential (the session
-// cookie, or the header or query parameter named by WithKeyLookup) from the
-// request before it reaches the next handler, leaving every other cookie,
-// header and parameter intact (the gateway plugin's DisableSessionForward;
-// default false). Enable it in a gateway in front of upstreams that must
-// never see, log or replay users' session ids.
-func WithDisableSessionForward(on bool) Option {
-	return func(c *config) error { c.stripForward = on; return nil }
 }
 
 // WithSessionObject names the request-context slot that holds the session
@@ -441,8 +417,6 @@ func (c *config) validate() error {
 		return fmt.Errorf("sessionmw: WithSameSite: SameSite=None needs WithSecure(true); browsers drop such cookies")
 	case c.cookieStorage && c.lookup.source != fromCookie:
 		return fmt.Errorf("sessionmw: WithCookieStorage: needs a cookie KeyLookup, not %q", c.lookup)
-	case c.cookieStorage && c.store != nil:
-		return fmt.Errorf("sessionmw: WithCookieStorage: cannot be combined with WithStore (the cookie is the store)")
 	case c.partitioned && !c.secure:
 		return fmt.Errorf("sessionmw: WithPartitioned: Partitioned needs WithSecure(true)")
 	}

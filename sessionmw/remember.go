@@ -1,23 +1,32 @@
 package sessionmw
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 )
 
-// Remember-me (Kong's remember, remember_cookie_name,
-// remember_rolling_timeout and remember_absolute_timeout): after Login, a
-// second, persistent cookie carries an encrypted token of the identity.
-// When the browser-session cookie is gone (the browser was closed) or its
-// session ended, a request with a valid remember cookie gets a new session
-// with that identity, and the token's rolling timeout starts again. The
-// token is revoked with its session: Destroy deletes its server record
-// (server storage) or lists it in the revocation store (cookie storage;
-// without one, a remember cookie replayed after logout stays valid until
-// its timeouts, as for cookie sessions). It restores the login, not the
-// session's other values.
+// Remember-me: after Login, a second, persistent cookie carries an
+// encrypted token of the identity. When the browser-session cookie is gone
+// (the browser was closed) or its session ended, a request with a valid
+// remember cookie gets a new session with that identity. It restores the
+// login, not the session's other values.
+//
+// With server storage a token is spent by the restore it makes: the token
+// is marked with the restored session (a compare-and-set, so concurrent
+// requests carrying it share one restored session rather than each minting
+// one) and a new token, with the same absolute deadline, goes out with the
+// session. The sessions the spent token belonged to are destroyed: their
+// client has lost them. Logout revokes the session's token and the one the
+// request carried.
+//
+// With cookie storage there is no server record to spend: a restored
+// session's lineage is the token's id, so that logout, which revokes both
+// through the revocation store, ends every session restored from it.
+// Without a revocation store, a remember cookie replayed after logout
+// stays valid until its timeouts, as cookie sessions do.
 
 // Defaults of remember-me (Kong's).
 const (
@@ -73,126 +82,329 @@ func WithRememberCookie(name string) Option {
 
 func rememberKey(rid string) string { return "remember:" + rid }
 
-// tryRemember restores a login from the request's remember cookie when it
-// has no live session.
-func (m *SessionManager) tryRemember(r *http.Request) error {
-	mw := m.mw
-	rc := mw.cfg.remember
-	if rc == nil || m.found {
-		return nil
-	}
-	rid, rec, _, err := mw.remembers.open(rc.name, r)
-	if len(r.CookiesNamed(rc.name)) > 0 {
-		m.hadRemember = true
-	}
-	if err != nil || rec == nil {
-		if err != nil {
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid remember-me cookie ignored", slog.String("reason", err.Error()))
-		}
-		return nil
-	}
-	now := time.Now().UnixNano()
-	meta := rec.Meta
-	switch {
-	case now-meta.Saved >= int64(rc.rolling), now-meta.Created >= int64(rc.absolute):
-		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "remember-me token expired")
-		return nil
-	case meta.Audience != mw.cfg.audience:
-		return nil
-	}
-	live, err := mw.rememberLive(r, rid)
-	if err != nil || !live {
-		if !live && err == nil {
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "revoked remember-me token replayed", slog.String("remote", r.RemoteAddr))
-		}
-		return err
-	}
-	m.remember = &rememberToken{id: rid, meta: meta}
-	m.setMetaLocked(Meta{Created: now, Issued: now, Saved: now, Subject: meta.Subject, Credential: meta.Credential, Groups: meta.Groups, Audience: mw.cfg.audience, Remember: rid})
-	m.renew, m.restored = true, true
-	mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session restored from remember-me token")
-	return nil
+// rememberState is remember-me's per-request state.
+type rememberState struct {
+	token   string // the token this response sends (with issue)
+	tmeta   Meta   // its metadata: Created, Saved and the identity
+	prev    string // the token a Login replaces, revoked once the login is saved
+	carried string // the valid token the request carried
+	had     bool   // the request carried a remember cookie
+	fresh   bool   // token was minted by Login and is not recorded yet
+	issue   bool   // send token's cookie on this response
+	expire  bool   // send the remember cookie's removal
 }
 
-// rememberLive reports whether the token rid was not revoked.
-func (mw *Middleware) rememberLive(r *http.Request, rid string) (bool, error) {
-	if mw.cookies == nil {
-		rec, err := mw.store.Load(r.Context(), rememberKey(rid))
-		if err != nil {
-			return false, fmt.Errorf("sessionmw: load remember-me token: %w", err)
-		}
-		return rec != nil, nil
-	}
-	if mw.cfg.revocations == nil {
-		return true, nil
-	}
-	rec, err := mw.cfg.revocations.Load(r.Context(), revocationKey(rid))
-	if err != nil {
-		return false, fmt.Errorf("sessionmw: revocation check: %w", err)
-	}
-	return rec == nil, nil
+// rememberBackend is what remember-me needs from where sessions live.
+type rememberBackend interface {
+	// restoreFrom gives m a session for the identity of the token rid
+	// (whose metadata is token); false when the token was revoked.
+	restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error)
+	// keepToken records a new token, live for ttl.
+	keepToken(m *SessionManager, rid string, token Meta, ttl time.Duration) error
+	// dropToken revokes a token (for ttl, where revocation is a list).
+	dropToken(m *SessionManager, rid string, ttl time.Duration) error
 }
 
-// issueRememberLocked sends the remember cookie for the session's token,
-// creating the token at login, or extending it after a restore.
-func (m *SessionManager) issueRememberLocked(h http.Header) error {
-	mw := m.mw
-	rc := mw.cfg.remember
-	rid := m.meta.Remember
-	if rc == nil || rid == "" || h == nil {
-		return nil
-	}
-	now := time.Now().UnixNano()
-	var meta Meta
-	if m.remember != nil && m.remember.id == rid {
-		meta = m.remember.meta
-	} else { // a new token
-		meta = Meta{Created: now}
-	}
-	meta.Saved = now
-	meta.Subject, meta.Credential, meta.Groups, meta.Audience = m.meta.Subject, m.meta.Credential, m.meta.Groups, m.meta.Audience
-	ttl := min(rc.rolling, time.Duration(meta.Created+int64(rc.absolute)-now))
-	if ttl <= 0 {
-		return nil
-	}
-	if mw.cookies == nil {
-		// The server record only says the token is live: no identity in
-		// it, so it never shows up among the subject's sessions.
-		err := mw.store.Save(m.ctx, rememberKey(rid), Update{Replace: true, Meta: Meta{Created: meta.Created, Saved: now}}, ttl)
-		if err != nil {
-			return fmt.Errorf("sessionmw: save remember-me token: %w", err)
-		}
-	}
-	vals, err := mw.remembers.seal(rc.name, rid, meta, nil)
-	if err != nil {
-		return err
-	}
-	mw.setNamedCookie(h, rc.name, vals[0], int((ttl+time.Second-1)/time.Second))
-	m.remember = &rememberToken{id: rid, meta: meta}
-	return nil
+type rememberFeature struct {
+	mw     *Middleware
+	rc     rememberConfig
+	codec  *cookieCodec
+	tokens rememberBackend
 }
 
-// revokeRememberLocked revokes the session's remember token and the one
-// the request carried, and expires the cookie.
-func (m *SessionManager) revokeRememberLocked(rids ...string) error {
-	mw := m.mw
+// installRemember attaches remember-me to the lifecycle.
+func installRemember(mw *Middleware, keys [][]byte) error {
 	if mw.cfg.remember == nil {
 		return nil
 	}
-	for _, rid := range rids {
+	codec, err := newCookieCodecInfo(rememberInfo, 1, keys...)
+	if err != nil {
+		return err
+	}
+	f := &rememberFeature{mw: mw, rc: *mw.cfg.remember, codec: codec, tokens: mw.backend.(rememberBackend)}
+	h := &mw.hooks
+	h.resolved = append(h.resolved, f.restore)
+	h.login = append(h.login, f.login)
+	h.authenticated = append(h.authenticated, f.afterLogin)
+	h.committed = append(h.committed, f.cookie)
+	h.destroyed = append(h.destroyed, f.revoke)
+	return nil
+}
+
+// tokenTTL is how long a token with meta may live from now.
+func (f *rememberFeature) tokenTTL(meta Meta, now int64) time.Duration {
+	return min(f.rc.rolling, time.Duration(meta.Created+int64(f.rc.absolute)-now))
+}
+
+// restore gives a request without a live session the session its
+// remember cookie's token leads to.
+func (f *rememberFeature) restore(m *SessionManager, r *http.Request) (bool, error) {
+	mw := f.mw
+	cs := r.CookiesNamed(f.rc.name)
+	if len(cs) == 0 {
+		return false, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := &m.state().remember
+	st.had = true
+	if m.has(fFound) {
+		return false, nil
+	}
+	o, err := f.codec.open(f.rc.name, cs[0].Value, r)
+	if err != nil || o.rec == nil {
+		if err != nil {
+			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid remember-me cookie ignored", slog.String("reason", err.Error()))
+		}
+		return false, nil
+	}
+	now := mw.now()
+	tm := o.rec.Meta
+	switch {
+	case now-tm.Saved >= int64(f.rc.rolling), now-tm.Created >= int64(f.rc.absolute):
+		mw.log.LogAttrs(r.Context(), slog.LevelInfo, "remember-me token expired")
+		return false, nil
+	case tm.Audience != mw.cfg.audience:
+		return false, nil
+	}
+	if ok, err := mw.identityExists(m.ctx, &tm); err != nil || !ok {
+		if err == nil {
+			mw.log.LogAttrs(r.Context(), slog.LevelInfo, "remember-me identity is gone; token ignored")
+		}
+		return false, err
+	}
+	ok, err := f.tokens.restoreFrom(m, o.id, tm, now)
+	if err != nil {
+		return false, fmt.Errorf("sessionmw: remember-me restore: %w", err)
+	}
+	if !ok {
+		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "revoked remember-me token replayed", slog.String("remote", r.RemoteAddr))
+		return false, nil
+	}
+	st.carried = o.id
+	mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session restored from remember-me token", slog.Any("session", fingerprint(m.id)))
+	return false, nil
+}
+
+// login mints the token of a new login; the one it replaces is revoked
+// once the login is saved.
+func (f *rememberFeature) login(m *SessionManager, meta *Meta) {
+	st := &m.state().remember
+	if meta.Remember != "" && st.prev == "" {
+		st.prev = meta.Remember
+	}
+	meta.Remember = newID()
+	st.token, st.fresh, st.issue = meta.Remember, true, false
+}
+
+// afterLogin records a login's new token and revokes the one it replaced.
+func (f *rememberFeature) afterLogin(m *SessionManager, h http.Header) error {
+	st := &m.state().remember
+	now := f.mw.now()
+	if st.prev != "" {
+		if err := f.tokens.dropToken(m, st.prev, f.rc.absolute); err != nil {
+			return fmt.Errorf("sessionmw: revoke remember-me token: %w", err)
+		}
+		st.prev = ""
+	}
+	if !st.fresh || st.token != m.meta.Remember {
+		return nil
+	}
+	st.fresh = false
+	st.tmeta = Meta{Created: now, Saved: now}
+	if err := f.tokens.keepToken(m, st.token, st.tmeta, f.tokenTTL(st.tmeta, now)); err != nil {
+		return fmt.Errorf("sessionmw: save remember-me token: %w", err)
+	}
+	st.issue = true
+	return nil
+}
+
+// cookie sends the remember cookie, or its removal, on a committed
+// response.
+func (f *rememberFeature) cookie(m *SessionManager, h http.Header) {
+	if m.ext == nil {
+		return
+	}
+	st := &m.ext.remember
+	if st.expire {
+		f.mw.setNamedCookie(h, f.rc.name, "", -1)
+		st.expire = false
+		return
+	}
+	if !st.issue || !m.has(fStored) || st.token != m.meta.Remember {
+		return
+	}
+	st.issue = false
+	now := f.mw.now()
+	tm := st.tmeta
+	tm.Saved = now
+	tm.Subject, tm.Credential, tm.Groups, tm.Audience = m.meta.Subject, m.meta.Credential, m.meta.Groups, m.meta.Audience
+	ttl := f.tokenTTL(tm, now)
+	if ttl <= 0 {
+		return
+	}
+	vals, err := f.codec.seal(f.rc.name, st.token, st.token, tm, nil)
+	if err != nil {
+		f.mw.log.LogAttrs(m.ctx, slog.LevelError, "remember-me cookie not sent", slog.Any("error", err))
+		return
+	}
+	f.mw.setNamedCookie(h, f.rc.name, vals[0], int((ttl+time.Second-1)/time.Second))
+}
+
+// revoke ends the destroyed session's token, the one the request carried
+// and one a login was replacing, and expires the cookie.
+func (f *rememberFeature) revoke(m *SessionManager) error {
+	st := &m.state().remember
+	for _, rid := range [...]string{m.meta.Remember, st.carried, st.prev} {
 		if rid == "" {
 			continue
 		}
-		var err error
-		if mw.cookies == nil {
-			err = mw.store.Delete(m.ctx, rememberKey(rid))
-		} else {
-			err = mw.revoke(m.ctx, rid, mw.cfg.remember.absolute)
-		}
-		if err != nil {
+		if err := f.tokens.dropToken(m, rid, f.rc.absolute); err != nil {
 			return fmt.Errorf("sessionmw: revoke remember-me token: %w", err)
 		}
-		m.expireRemember = true
 	}
+	if st.had || m.meta.Remember != "" {
+		st.expire = true
+	}
+	st.carried, st.prev, st.token, st.issue, st.fresh = "", "", "", false, false
 	return nil
+}
+
+// restoreFrom implements rememberBackend for server storage: the token is
+// spent by a compare-and-set on its record, and concurrent requests that
+// carry it adopt the one session it was spent on.
+func (b serverBackend) restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error) {
+	mw := b.mw
+	ctx := m.ctx
+	rec, err := loadAt(ctx, mw.store, rememberKey(rid), now)
+	if err != nil || rec == nil {
+		return false, err
+	}
+	if rec.Meta.Successor == "" {
+		won, err := b.spendToken(m, rid, rec, token, now)
+		if err != nil || won {
+			return won, err
+		}
+		if rec, err = loadAt(ctx, mw.store, rememberKey(rid), now); err != nil || rec == nil {
+			return false, err
+		}
+	}
+	// Spent already, by a concurrent request or by one whose response
+	// this client missed: within the grace period, share its session.
+	if rec.Meta.Successor == "" || now-rec.Meta.Saved >= int64(mw.cfg.renewGrace) {
+		return false, nil
+	}
+	got, err := b.follow(ctx, rec.Meta.Successor, now)
+	if err != nil || got.rec == nil {
+		return false, err
+	}
+	m.adoptLocked(got.id, got.rec)
+	m.flags |= fReissue
+	if next := got.rec.Meta.Remember; next != "" {
+		trec, err := loadAt(ctx, mw.store, rememberKey(next), now)
+		if err != nil {
+			return false, err
+		}
+		if trec != nil {
+			st := &m.state().remember
+			st.token, st.tmeta, st.issue = next, Meta{Created: trec.Meta.Created}, true
+		}
+	}
+	return true, nil
+}
+
+// spendToken restores a session from the live token rid (record rec): the
+// session is saved, then the token marked with it. It reports false when
+// another request spent the token first.
+func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, token Meta, now int64) (bool, error) {
+	mw := b.mw
+	ctx := m.ctx
+	sid, next := newID(), newID()
+	meta := Meta{Created: now, Issued: now, Saved: now, Subject: token.Subject, Credential: token.Credential,
+		Groups: token.Groups, Audience: mw.cfg.audience, Remember: next}
+	stored, err := saveAt(ctx, mw.store, sid, Update{Replace: true, Meta: meta}, mw.recordTTL(&meta, now), now)
+	if err != nil {
+		return false, err
+	}
+	mark := rec.Meta
+	mark.Successor, mark.Saved = sid, now
+	if _, err := saveAt(ctx, mw.store, rememberKey(rid), Update{Meta: mark}, mw.cfg.renewGrace, now); err != nil {
+		if derr := mw.store.Delete(ctx, sid); derr != nil {
+			return false, derr
+		}
+		if errors.Is(err, ErrSuperseded) || errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	// The token's successor keeps its absolute deadline.
+	tm := Meta{Created: token.Created, Saved: now}
+	ttl := min(mw.cfg.remember.rolling, time.Duration(tm.Created+int64(mw.cfg.remember.absolute)-now))
+	if ttl > 0 {
+		if err := mw.store.Save(ctx, rememberKey(next), Update{Replace: true, Meta: tm}, ttl); err != nil {
+			return false, err
+		}
+	}
+	// The sessions the spent token was issued with are lost to their
+	// client; nobody else may keep them.
+	if infos, err := mw.Sessions(ctx, token.Subject); err == nil {
+		for _, in := range infos {
+			if in.Meta.Remember == rid && in.ID != sid {
+				if err := mw.DestroySession(ctx, in.ID); err != nil {
+					return false, err
+				}
+			}
+		}
+	} else if !errors.Is(err, ErrNoSubjectIndex) {
+		return false, err
+	}
+	if stored == nil {
+		stored = Merge(nil, Update{Replace: true, Meta: meta})
+	}
+	m.adoptLocked(sid, stored)
+	m.flags |= fReissue | fAuthed
+	st := &m.state().remember
+	st.token, st.tmeta, st.issue = next, tm, ttl > 0
+	return true, nil
+}
+
+// keepToken implements rememberBackend: the token's record says it is
+// live; it holds no identity, so it is never listed as a session.
+func (b serverBackend) keepToken(m *SessionManager, rid string, token Meta, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	return b.mw.store.Save(m.ctx, rememberKey(rid), Update{Replace: true, Meta: Meta{Created: token.Created, Saved: token.Saved}}, ttl)
+}
+
+// dropToken implements rememberBackend.
+func (b serverBackend) dropToken(m *SessionManager, rid string, _ time.Duration) error {
+	return b.mw.store.Delete(m.ctx, rememberKey(rid))
+}
+
+// restoreFrom implements rememberBackend for cookie storage: a new cookie
+// session in the token's lineage, unless the token was revoked.
+func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error) {
+	revoked, err := b.revoked(m.ctx, rid)
+	if err != nil || revoked {
+		return false, err
+	}
+	m.forgetLocked()
+	m.setMetaLocked(Meta{Subject: token.Subject, Credential: token.Credential, Groups: token.Groups,
+		Audience: b.mw.cfg.audience, Remember: rid})
+	m.id = newID()
+	m.flags |= fRenew | fAuthed
+	st := m.state()
+	st.lineage = rid
+	st.remember.token, st.remember.tmeta, st.remember.issue = rid, Meta{Created: token.Created}, true
+	return true, nil
+}
+
+// keepToken implements rememberBackend: cookie tokens need no record.
+func (b *cookieBackend) keepToken(*SessionManager, string, Meta, time.Duration) error { return nil }
+
+// dropToken implements rememberBackend: the token goes on the revocation
+// list (which also ends the sessions restored from it: their lineage).
+func (b *cookieBackend) dropToken(m *SessionManager, rid string, ttl time.Duration) error {
+	return b.revoke(m.ctx, rid, ttl)
 }

@@ -13,29 +13,16 @@ import (
 // and redisstore do), or sessions live in cookies.
 var ErrNoSubjectIndex = errors.New("sessionmw: the store cannot list a subject's sessions")
 
-// WithMaxSessionsPerSubject caps how many live sessions one subject may
-// have (default 0: no cap). When a Login goes over it, the subject's
-// oldest sessions are destroyed. It needs a store that implements
-// SubjectIndex.
-func WithMaxSessionsPerSubject(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("sessionmw: WithMaxSessionsPerSubject: negative cap %d", n)
-		}
-		c.maxPerSubject = n
-		return nil
-	}
-}
-
 func (mw *Middleware) index() (SubjectIndex, error) {
 	idx, ok := mw.store.(SubjectIndex)
-	if !ok || mw.cookies != nil {
+	if !ok {
 		return nil, ErrNoSubjectIndex
 	}
 	return idx, nil
 }
 
-// Sessions lists subject's live sessions, oldest first.
+// Sessions lists subject's live sessions, oldest first. Ids that renewal
+// superseded are not sessions of their own and are left out.
 func (mw *Middleware) Sessions(ctx context.Context, subject string) ([]SessionInfo, error) {
 	idx, err := mw.index()
 	if err != nil {
@@ -45,26 +32,26 @@ func (mw *Middleware) Sessions(ctx context.Context, subject string) ([]SessionIn
 	if err != nil {
 		return nil, fmt.Errorf("sessionmw: list sessions: %w", err)
 	}
-	return infos, nil
+	return slices.DeleteFunc(infos, func(in SessionInfo) bool { return in.Meta.Successor != "" }), nil
 }
 
 // DestroySession ends the session with the given id, as Destroy would
 // from inside its own request (its remember-me token too).
 func (mw *Middleware) DestroySession(ctx context.Context, id string) error {
-	if mw.cookies != nil {
+	if mw.store == nil {
 		return ErrNoSubjectIndex
 	}
 	rec, err := mw.store.Load(ctx, id)
 	if err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
-	if rec != nil && rec.Meta.Remember != "" {
-		if err := mw.store.Delete(ctx, rememberKey(rec.Meta.Remember)); err != nil {
-			return fmt.Errorf("sessionmw: revoke remember token of %s: %w", fingerprint(id), err)
-		}
-	}
 	if err := mw.store.Delete(ctx, id); err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
+	}
+	if rec != nil && rec.Meta.Remember != "" {
+		if err := mw.store.Delete(ctx, rememberKey(rec.Meta.Remember)); err != nil {
+			return fmt.Errorf("sessionmw: revoke remember-me token of %s: %w", fingerprint(id), err)
+		}
 	}
 	return nil
 }
@@ -100,31 +87,4 @@ func (m *SessionManager) RevokeOthers() (int, error) {
 		return 0, ErrAnonymous
 	}
 	return m.mw.RevokeSubject(m.ctx, id.Subject, m.GetSessionID())
-}
-
-// enforceCap destroys the subject's oldest sessions beyond the cap, never
-// the current one.
-func (m *SessionManager) enforceCapLocked() error {
-	mw := m.mw
-	if mw.cfg.maxPerSubject == 0 || m.meta.Subject == "" {
-		return nil
-	}
-	infos, err := mw.Sessions(m.ctx, m.meta.Subject)
-	if err != nil {
-		return err
-	}
-	excess := len(infos) - mw.cfg.maxPerSubject
-	for _, in := range infos {
-		if excess <= 0 {
-			break
-		}
-		if in.ID == m.id {
-			continue
-		}
-		if err := mw.DestroySession(m.ctx, in.ID); err != nil {
-			return err
-		}
-		excess--
-	}
-	return nil
 }

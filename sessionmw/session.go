@@ -191,3 +191,18 @@ func (s *Session) reset() {
 	defer s.mu.Unlock()
 	s.base, s.set, s.deleted, s.cleared, s.dirty = nil, nil, nil, false, false
 }
+
+// touched reports whether this request set or deleted key, or cleared the
+// session.
+func (s *Session) touched(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cleared || indexOf(s.set, key) >= 0 || containsKey(s.deleted, key)
+}
+
+// wasCleared reports whether this request cleared the session.
+func (s *Session) wasCleared() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cleared
+}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/sessionmw/go/internal/serve"
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/gateway"
 )
 
 // consumers are the walkthrough's Kong consumers, by API key.
@@ -121,7 +122,7 @@ func newHandler(secret []byte, storage string, logger *slog.Logger) (http.Handle
 		mem.Close()
 		return nil, nil, fmt.Errorf("-storage %q: want cookie or server", storage)
 	}
-	mw, err := sessionmw.Kong(secret, opts...)
+	mw, err := gateway.Kong(secret, opts...)
 	if err != nil {
 		mem.Close()
 		return nil, nil, err

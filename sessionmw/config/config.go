@@ -24,8 +24,7 @@
 // Keys are the plugin's camelCase names; durations are Go duration strings
 // ("2h", "30m"). Unknown keys, wrong types, bad durations and invalid
 // values are errors that name the key and its line. storage names a store
-// registered with sessionmw.RegisterStorage or passed in Options.Storages;
-// left out, sessions live in memory (logged as not recommended for
+// passed in Options.Storages (there is no global registry); left out, sessions live in memory (logged as not recommended for
 // production). The secret key is never read from YAML: pass it in Options.
 package config
 
@@ -44,6 +43,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/gateway"
 )
 
 // The "use" values this loader understands. The short forms (the last path
@@ -59,8 +59,8 @@ type Options struct {
 	Secret []byte
 	// SecretFallbacks are retired keys still accepted (key rotation).
 	SecretFallbacks [][]byte
-	// Storages maps storage names to stores; it is consulted before the
-	// global registry (sessionmw.RegisterStorage).
+	// Storages maps the storage names the YAML may use to stores, e.g.
+	// redisstore.Storages(s) for "ValkeySessionStorage".
 	Storages map[string]sessionmw.Store
 	// Logger receives the middlewares' logs (default: discard).
 	Logger *slog.Logger
@@ -242,7 +242,7 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 		}
 		add("cookieSameSite", sessionmw.WithSameSite(ss))
 	}
-	exp := sessionmw.DefaultGatewayExpiration
+	exp := gateway.DefaultExpiration
 	if c.CookieExpiration != "" {
 		d, err := parseDuration(c.CookieExpiration)
 		if err == nil && d < time.Second {
@@ -286,10 +286,7 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 	if c.Storage != "" {
 		store, ok := o.Storages[c.Storage]
 		if !ok {
-			store, ok = sessionmw.LookupStorage(c.Storage)
-		}
-		if !ok {
-			return nil, at(node, "storage", fmt.Errorf("no storage named %q is registered (known: %s)", c.Storage, known(o.Storages)))
+			return nil, at(node, "storage", fmt.Errorf("no storage named %q in Options.Storages (known: %s)", c.Storage, known(o.Storages)))
 		}
 		add("storage", sessionmw.WithStore(store))
 	} else {
@@ -309,7 +306,7 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 		all = append(all, k.opt)
 	}
 	all = append(all, o.Extra...)
-	mw, err := sessionmw.LoadSession(o.Secret, all...)
+	mw, err := gateway.LoadSession(o.Secret, all...)
 	if err != nil {
 		// A combination of keys was refused: name the key behind the option.
 		for opt, key := range optionKeys {
@@ -337,11 +334,11 @@ func buildMapSessionToHeader(node ast.Node, logger *slog.Logger) (func(http.Hand
 			return nil, errors.New(oneLine(err))
 		}
 	}
-	opts := []sessionmw.MapOption{sessionmw.MapLogger(logger)}
+	opts := []gateway.MapOption{gateway.MapLogger(logger)}
 	if c.SessionObject != "" {
-		opts = append(opts, sessionmw.MapFromSessionObject(c.SessionObject))
+		opts = append(opts, gateway.MapFromSessionObject(c.SessionObject))
 	}
-	h, err := sessionmw.MapSessionToHeader(c.Headers, opts...)
+	h, err := gateway.MapSessionToHeader(c.Headers, opts...)
 	if err != nil {
 		return nil, at(node, "headers", err)
 	}
@@ -411,7 +408,7 @@ func oneLine(err error) string {
 }
 
 func known(m map[string]sessionmw.Store) string {
-	names := sessionmw.StorageNames()
+	var names []string
 	for n := range m {
 		names = append(names, n)
 	}

@@ -270,26 +270,3 @@ func TestLoadWithoutSecretFails(t *testing.T) {
 		t.Fatalf("err = %v, want a missing-secret error", err)
 	}
 }
-
-func TestRegistryStorage(t *testing.T) {
-	store := sessionmw.NewMemoryIO()
-	defer store.Close()
-	if err := sessionmw.RegisterStorage("RegisteredStorage", store); err != nil {
-		t.Fatal(err)
-	}
-	defer sessionmw.UnregisterStorage("RegisteredStorage")
-	if err := sessionmw.RegisterStorage("RegisteredStorage", store); err == nil {
-		t.Fatal("registering a name twice succeeded")
-	}
-	doc := strings.Replace(seedYAML, "ValkeySessionStorage", "RegisteredStorage", 1)
-	mws, err := config.Load([]byte(doc), config.Options{Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mws.Close()
-	h, _ := mws.Chain(dashboard, "LoadSessionMiddleware")
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/login", nil))
-	if store.Len() != 1 {
-		t.Fatalf("registered store holds %d sessions", store.Len())
-	}
-}

@@ -16,8 +16,8 @@ import (
 )
 
 // TestSeedYAMLOnValkeyStorage loads the seed's YAML, whose storage is
-// "ValkeySessionStorage", against a real redis-server registered under
-// that name, and checks that sessions land in Redis.
+// "ValkeySessionStorage", against a real redis-server passed under that
+// name, and checks that sessions land in Redis.
 func TestSeedYAMLOnValkeyStorage(t *testing.T) {
 	srv := redistest.Start(t)
 	s, err := redisstore.New(context.Background(), srv.URL(), redisstore.WithPrefix("yaml:"))
@@ -25,17 +25,6 @@ func TestSeedYAMLOnValkeyStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := redisstore.Register(s); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, n := range redisstore.StorageNames {
-			sessionmw.UnregisterStorage(n)
-		}
-	}()
-	if err := redisstore.Register(s); err == nil {
-		t.Fatal("registering the names twice succeeded")
-	}
 	doc := `
 middlewares:
   LoadSessionMiddleware:
@@ -51,7 +40,7 @@ middlewares:
       autoRenewAfter: 30m
       disableSessionForward: false
 `
-	mws, err := config.Load([]byte(doc), config.Options{Secret: []byte(strings.Repeat("k", 32))})
+	mws, err := config.Load([]byte(doc), config.Options{Secret: []byte(strings.Repeat("k", 32)), Storages: redisstore.Storages(s)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sessionmw
+package gateway
 
 import (
 	"encoding/json"
@@ -7,13 +7,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/sessionmw/go/sessionmw"
 )
 
 // MapOption configures MapSessionToHeader.
 type MapOption func(*headerMapper)
 
 // MapFromSessionObject reads the session of the middleware configured with
-// WithSessionObject(name) (default DefaultSessionObject).
+// sessionmw.WithSessionObject(name) (default sessionmw.DefaultSessionObject).
 func MapFromSessionObject(name string) MapOption {
 	return func(h *headerMapper) { h.object = name }
 }
@@ -49,7 +51,7 @@ type headerMapper struct {
 // decimal, booleans as true/false, floats in the shortest decimal form,
 // and anything else as JSON.
 func MapSessionToHeader(headers map[string]string, opts ...MapOption) (func(http.Handler) http.Handler, error) {
-	hm := &headerMapper{headers: map[string]string{}, object: DefaultSessionObject, log: slog.New(slog.DiscardHandler)}
+	hm := &headerMapper{headers: map[string]string{}, object: sessionmw.DefaultSessionObject, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(hm)
 	}
@@ -57,7 +59,7 @@ func MapSessionToHeader(headers map[string]string, opts ...MapOption) (func(http
 		return nil, fmt.Errorf("sessionmw: MapSessionToHeader: no headers to map")
 	}
 	for name, key := range headers {
-		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r > 0x7e || !isTokenChar(byte(r)) }) >= 0 {
+		if !validHeaderName(name) {
 			return nil, fmt.Errorf("sessionmw: MapSessionToHeader: invalid header name %q", name)
 		}
 		if key == "" {
@@ -82,7 +84,7 @@ func (hm *headerMapper) wrap(next http.Handler) http.Handler {
 				delete(r2.Header, k)
 			}
 		}
-		m := FromRequestNamed(r, hm.object)
+		m := sessionmw.FromRequestNamed(r, hm.object)
 		if m.Active() {
 			s := m.GetSession()
 			for name, key := range hm.headers {
@@ -141,4 +143,18 @@ func FormatHeaderValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// validHeaderName reports whether name is an HTTP token (RFC 9110).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if b <= ' ' || b >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, b) >= 0 {
+			return false
+		}
+	}
+	return true
 }
