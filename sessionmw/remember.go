@@ -350,7 +350,9 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	if infos, err := mw.Sessions(ctx, token.Subject); err == nil {
 		for _, in := range infos {
 			if in.Meta.Remember == rid && in.ID != sid {
-				if err := mw.DestroySession(ctx, in.ID); err != nil {
+				// Not DestroySession: that would revoke rid, whose spent
+				// record the concurrent restores are following.
+				if err := mw.store.Delete(ctx, in.ID); err != nil {
 					return false, err
 				}
 			}

@@ -168,9 +168,13 @@ func (b serverBackend) autoRenew(m *SessionManager, ctx context.Context, now int
 		return nil
 	}
 	next := newID()
-	stored, err := saveAt(ctx, mw.store, next, Update{Replace: true, Set: base.Values, Meta: meta}, ttl, now)
+	full := Update{Replace: true, Set: base.Values, Meta: meta}
+	stored, err := saveAt(ctx, mw.store, next, full, ttl, now)
 	if err != nil {
 		return fmt.Errorf("sessionmw: renew session %s: %w", fingerprint(old), err)
+	}
+	if stored == nil {
+		stored = Merge(nil, full)
 	}
 	mark := base.Meta
 	mark.Successor, mark.Saved = next, now
@@ -179,9 +183,6 @@ func (b serverBackend) autoRenew(m *SessionManager, ctx context.Context, now int
 	case err == nil:
 		if stored, err = b.carryOver(ctx, next, base, frozen, nil, meta, ttl, now, stored); err != nil {
 			return err
-		}
-		if stored == nil {
-			stored = Merge(nil, Update{Replace: true, Set: base.Values, Meta: meta})
 		}
 		mw.log.LogAttrs(ctx, slog.LevelDebug, "session id renewed", slog.Any("session", fingerprint(old)), slog.Any("successor", fingerprint(next)))
 		m.adoptLocked(next, stored)
@@ -244,6 +245,9 @@ func (b serverBackend) carryOver(ctx context.Context, next string, base, frozen 
 	rec, err := saveAt(ctx, b.mw.store, next, u, ttl, now)
 	if err != nil {
 		return nil, fmt.Errorf("sessionmw: carry writes over to renewed session %s: %w", fingerprint(next), err)
+	}
+	if rec == nil {
+		rec = Merge(stored, u)
 	}
 	return rec, nil
 }
@@ -341,6 +345,9 @@ func (b serverBackend) saveNewLocked(m *SessionManager, u Update, meta Meta, ttl
 	stored, err := saveAt(m.ctx, mw.store, m.id, u, ttl, now)
 	if err != nil || m.oldID == "" {
 		return stored, err
+	}
+	if stored == nil {
+		stored = Merge(nil, u)
 	}
 	old, base := m.oldID, m.session.base
 	mark := noMeta
