@@ -10,11 +10,12 @@ import (
 
 // cookieBackend keeps the whole session in the client's encrypted cookies
 // (WithCookieStorage). With no server state, a logged-out cookie can only
-// be refused through the revocation store, which lists lineages: every
-// cookie carries its session's lineage, an id that stays the same across
-// automatic renewals (and, for sessions restored by remember-me, is the
-// token's id), so one entry ends every cookie issued in a session's life.
-// A login starts a new lineage and revokes the old one.
+// be refused through the revocation store, which lists lineages and
+// remember-me tokens: every cookie carries its session's lineage, an id
+// that stays the same across automatic renewals, so one entry ends every
+// cookie issued in a session's life, and its token, whose revocation ends
+// the sessions restored from it. A login starts a new lineage and revokes
+// the old one.
 type cookieBackend struct {
 	mw    *Middleware
 	codec *cookieCodec
@@ -60,12 +61,15 @@ func (b *cookieBackend) resolve(m *SessionManager, r *http.Request, now int64) e
 			why = "another audience"
 		}
 		if why == "" {
-			revoked, err := b.revoked(r.Context(), o.lineage)
-			if err != nil {
-				return err
-			}
-			if revoked {
-				why = "revoked"
+			// The session's lineage, or the remember-me token it carries,
+			// may have been revoked (logout, a login elsewhere).
+			for _, id := range [...]string{o.lineage, o.rec.Meta.Remember} {
+				if revoked, err := b.revoked(r.Context(), id); err != nil {
+					return err
+				} else if revoked {
+					why = "revoked"
+					break
+				}
 			}
 		}
 		if why != "" {
@@ -105,14 +109,15 @@ func (b *cookieBackend) resolve(m *SessionManager, r *http.Request, now int64) e
 	return nil
 }
 
-// revoked reports whether lineage is in the revocation store.
-func (b *cookieBackend) revoked(ctx context.Context, lineage string) (bool, error) {
-	if b.revs == nil {
+// revoked reports whether id (a lineage or a token) is in the revocation
+// store.
+func (b *cookieBackend) revoked(ctx context.Context, id string) (bool, error) {
+	if b.revs == nil || id == "" {
 		return false, nil
 	}
-	rec, err := b.revs.Load(ctx, revocationKey(lineage))
+	rec, err := loadAt(ctx, b.revs, revocationKey(id), b.mw.now())
 	if err != nil {
-		return false, fmt.Errorf("sessionmw: revocation check for %s: %w", fingerprint(lineage), err)
+		return false, fmt.Errorf("sessionmw: revocation check for %s: %w", fingerprint(id), err)
 	}
 	return rec != nil, nil
 }
@@ -233,7 +238,8 @@ func (b *cookieBackend) revoke(ctx context.Context, id string, ttl time.Duration
 	if b.revs == nil || id == "" || ttl <= 0 {
 		return nil
 	}
-	err := b.revs.Save(ctx, revocationKey(id), Update{Replace: true, Meta: Meta{Created: b.mw.now()}}, ttl)
+	now := b.mw.now()
+	_, err := saveAt(ctx, b.revs, revocationKey(id), Update{Replace: true, Meta: Meta{Created: now}}, ttl, now)
 	if err != nil {
 		return fmt.Errorf("sessionmw: revoke %s: %w", fingerprint(id), err)
 	}

@@ -183,9 +183,13 @@ func field(body, name string) string {
 type browser struct {
 	t       *testing.T
 	h       http.Handler
+	hdr     string // a header that carries the session id (header key lookup), or ""
 	mu      sync.Mutex
-	cookies map[string]string
+	cookies map[string]string // by name; the header credential under hdrKey
 }
+
+// hdrKey is where a browser keeps a header credential among its cookies.
+const hdrKey = "\x00header"
 
 func newBrowser(t *testing.T, h http.Handler) *browser {
 	return &browser{t: t, h: h, cookies: map[string]string{}}
@@ -197,7 +201,9 @@ func (b *browser) header() string {
 	defer b.mu.Unlock()
 	names := make([]string, 0, len(b.cookies))
 	for n := range b.cookies {
-		names = append(names, n)
+		if n != hdrKey {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	var parts []string
@@ -219,6 +225,9 @@ func (b *browser) send(method, target, cookie string, keep bool) *httptest.Respo
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
+	if v := b.cookie(hdrKey); b.hdr != "" && v != "" && cookie == b.header() {
+		req.Header.Set(b.hdr, v)
+	}
 	rec := httptest.NewRecorder()
 	b.h.ServeHTTP(rec, req)
 	if keep {
@@ -238,6 +247,13 @@ func (b *browser) take(rec *httptest.ResponseRecorder) {
 			b.cookies[c.Name] = c.Value
 		}
 	}
+	if vs, ok := rec.Header()[http.CanonicalHeaderKey(b.hdr)]; ok && b.hdr != "" {
+		if len(vs) == 0 || vs[0] == "" {
+			delete(b.cookies, hdrKey)
+		} else {
+			b.cookies[hdrKey] = vs[0]
+		}
+	}
 }
 
 // cookie returns the browser's cookie called name.
@@ -251,6 +267,7 @@ func (b *browser) cookie(name string) string {
 // took, or a second tab after the fact).
 func (b *browser) clone() *browser {
 	c := newBrowser(b.t, b.h)
+	c.hdr = b.hdr
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k, v := range b.cookies {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -22,9 +23,10 @@ import (
 // client has lost them. Logout revokes the session's token and the one the
 // request carried.
 //
-// With cookie storage there is no server record to spend: a restored
-// session's lineage is the token's id, so that logout, which revokes both
-// through the revocation store, ends every session restored from it.
+// With cookie storage there is no server record to spend: every cookie
+// session carries its token's id, and a session whose token is on the
+// revocation list is refused, so revoking the token (logout, a new login)
+// ends every session restored from it.
 // Without a revocation store, a remember cookie replayed after logout
 // stays valid until its timeouts, as cookie sessions do.
 
@@ -80,7 +82,19 @@ func WithRememberCookie(name string) Option {
 	}
 }
 
-func rememberKey(rid string) string { return "remember:" + rid }
+func rememberKey(rid string) string { return rememberPrefix + rid }
+
+const rememberPrefix = "remember:"
+
+// isTokenKey reports whether a store key holds a remember-me token.
+func isTokenKey(id string) bool { return strings.HasPrefix(id, rememberPrefix) }
+
+// tokenRecord is what the store keeps of a live token: its deadlines and,
+// so that RevokeSubject finds it after its session ended, its subject
+// (Sessions leaves tokens out).
+func tokenRecord(token Meta, subject, audience string) Meta {
+	return Meta{Created: token.Created, Saved: token.Saved, Subject: subject, Audience: audience}
+}
 
 // rememberState is remember-me's per-request state.
 type rememberState struct {
@@ -341,7 +355,8 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	tm := Meta{Created: token.Created, Saved: now}
 	ttl := min(mw.cfg.remember.rolling, time.Duration(tm.Created+int64(mw.cfg.remember.absolute)-now))
 	if ttl > 0 {
-		if err := mw.store.Save(ctx, rememberKey(next), Update{Replace: true, Meta: tm}, ttl); err != nil {
+		trec := tokenRecord(tm, token.Subject, mw.cfg.audience)
+		if _, err := saveAt(ctx, mw.store, rememberKey(next), Update{Replace: true, Meta: trec}, ttl, now); err != nil {
 			return false, err
 		}
 	}
@@ -371,12 +386,14 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 }
 
 // keepToken implements rememberBackend: the token's record says it is
-// live; it holds no identity, so it is never listed as a session.
+// live (see tokenRecord).
 func (b serverBackend) keepToken(m *SessionManager, rid string, token Meta, ttl time.Duration) error {
 	if ttl <= 0 {
 		return nil
 	}
-	return b.mw.store.Save(m.ctx, rememberKey(rid), Update{Replace: true, Meta: Meta{Created: token.Created, Saved: token.Saved}}, ttl)
+	trec := tokenRecord(token, m.meta.Subject, b.mw.cfg.audience)
+	_, err := saveAt(m.ctx, b.mw.store, rememberKey(rid), Update{Replace: true, Meta: trec}, ttl, b.mw.now())
+	return err
 }
 
 // dropToken implements rememberBackend.
@@ -385,7 +402,8 @@ func (b serverBackend) dropToken(m *SessionManager, rid string, _ time.Duration)
 }
 
 // restoreFrom implements rememberBackend for cookie storage: a new cookie
-// session in the token's lineage, unless the token was revoked.
+// session in the lineage of the token's restores, unless the token was
+// revoked.
 func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error) {
 	revoked, err := b.revoked(m.ctx, rid)
 	if err != nil || revoked {
@@ -395,9 +413,9 @@ func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, n
 	m.setMetaLocked(Meta{Subject: token.Subject, Credential: token.Credential, Groups: token.Groups,
 		Audience: b.mw.cfg.audience, Remember: rid})
 	m.id = newID()
-	m.flags |= fRenew | fAuthed
+	m.flags |= fRenew | fAuthed | fFound
 	st := m.state()
-	st.lineage = rid
+	st.lineage = "" // a lineage of its own; the token ends it too (Meta.Remember)
 	st.remember.token, st.remember.tmeta, st.remember.issue = rid, Meta{Created: token.Created}, true
 	return true, nil
 }
@@ -406,7 +424,8 @@ func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, n
 func (b *cookieBackend) keepToken(*SessionManager, string, Meta, time.Duration) error { return nil }
 
 // dropToken implements rememberBackend: the token goes on the revocation
-// list (which also ends the sessions restored from it: their lineage).
+// list, which also ends every cookie session that carries it (those
+// restored from it, and the one it was issued with).
 func (b *cookieBackend) dropToken(m *SessionManager, rid string, ttl time.Duration) error {
 	return b.revoke(m.ctx, rid, ttl)
 }

@@ -22,8 +22,26 @@ func (mw *Middleware) index() (SubjectIndex, error) {
 }
 
 // Sessions lists subject's live sessions, oldest first. Ids that renewal
-// superseded are not sessions of their own and are left out.
+// superseded are not sessions of their own and are left out, and so are
+// remember-me tokens.
 func (mw *Middleware) Sessions(ctx context.Context, subject string) ([]SessionInfo, error) {
+	infos, err := mw.subjectRecords(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	// A session of this middleware's audience that its deadlines ended is
+	// over even if the store (whose TTL may be the idle one alone) still
+	// lists it.
+	now := mw.now()
+	return slices.DeleteFunc(infos, func(in SessionInfo) bool {
+		return in.Meta.Successor != "" || isTokenKey(in.ID) ||
+			(in.Meta.Audience == mw.cfg.audience && mw.expired(&in.Meta, now) != "")
+	}), nil
+}
+
+// subjectRecords lists every record the store indexes under subject:
+// sessions, superseded ids and remember-me tokens.
+func (mw *Middleware) subjectRecords(ctx context.Context, subject string) ([]SessionInfo, error) {
 	idx, err := mw.index()
 	if err != nil {
 		return nil, err
@@ -32,7 +50,7 @@ func (mw *Middleware) Sessions(ctx context.Context, subject string) ([]SessionIn
 	if err != nil {
 		return nil, fmt.Errorf("sessionmw: list sessions: %w", err)
 	}
-	return slices.DeleteFunc(infos, func(in SessionInfo) bool { return in.Meta.Successor != "" }), nil
+	return infos, nil
 }
 
 // DestroySession ends the session with the given id, as Destroy would
@@ -41,7 +59,7 @@ func (mw *Middleware) DestroySession(ctx context.Context, id string) error {
 	if mw.store == nil {
 		return ErrNoSubjectIndex
 	}
-	rec, err := mw.store.Load(ctx, id)
+	rec, err := loadAt(ctx, mw.store, id, mw.now())
 	if err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
@@ -56,24 +74,41 @@ func (mw *Middleware) DestroySession(ctx context.Context, id string) error {
 	return nil
 }
 
-// RevokeSubject destroys every live session of subject (on every audience
-// that shares the store), except the ids in except, and returns how many
-// it destroyed. Use it after a password change or to log a user out
+// RevokeSubject destroys every session of subject (on every audience that
+// shares the store) and every remember-me token issued to it, except the
+// sessions in except and their tokens, and returns how many sessions it
+// destroyed. Use it after a password change or to log a user out
 // everywhere. It lists sessions through the store's SubjectIndex: no scan.
 func (mw *Middleware) RevokeSubject(ctx context.Context, subject string, except ...string) (int, error) {
-	infos, err := mw.Sessions(ctx, subject)
+	infos, err := mw.subjectRecords(ctx, subject)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	keep := map[string]bool{}
 	for _, in := range infos {
 		if slices.Contains(except, in.ID) {
-			continue
+			keep[in.ID] = true
+			if in.Meta.Remember != "" {
+				keep[rememberKey(in.Meta.Remember)] = true
+			}
 		}
-		if err := mw.DestroySession(ctx, in.ID); err != nil {
-			return n, err
+	}
+	n := 0
+	for _, in := range infos {
+		switch {
+		case keep[in.ID]:
+		case isTokenKey(in.ID):
+			if err := mw.store.Delete(ctx, in.ID); err != nil {
+				return n, fmt.Errorf("sessionmw: revoke remember-me token: %w", err)
+			}
+		default:
+			if err := mw.DestroySession(ctx, in.ID); err != nil {
+				return n, err
+			}
+			if in.Meta.Successor == "" {
+				n++
+			}
 		}
-		n++
 	}
 	mw.log.LogAttrs(ctx, slog.LevelInfo, "subject's sessions revoked", slog.Int("count", n))
 	return n, nil

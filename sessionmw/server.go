@@ -139,9 +139,11 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 	}
 	m.adoptLocked(chosen.id, chosen.rec)
 	m.cookieTS = ts
-	if fallback || chosen.via {
-		// A retired key signed it, or the client missed the response
-		// that renewed its id: hand it the current one.
+	if fallback || chosen.via || chosen.rec.Meta.Saved/int64(time.Second)-ts >= int64(mw.cfg.touchInterval/time.Second) {
+		// A retired key signed it, the client missed the response that
+		// renewed its id, or the one that re-signed it after a save (its
+		// signature would expire while the session lives): hand it the
+		// current one.
 		m.flags |= fReissue
 	}
 	if !chosen.via && now-chosen.rec.Meta.Saved >= int64(mw.cfg.touchInterval) {
