@@ -91,9 +91,12 @@
 // an invalidation to every client holding a copy as soon as the key
 // changes, whoever changed it. Another instance's write is therefore seen
 // as soon as its invalidation arrives; a Store's own writes are seen at
-// once. A cached copy never outlives the key's TTL. A Load given the same
-// cached reply as before returns the Record it decoded then, without
-// decoding the values again.
+// once. A cached copy never outlives the key's TTL, nor the cache TTL
+// given to WithClientCache, whether or not an invalidation arrives: that
+// TTL bounds how long a session revoked through another instance can
+// still be accepted by this one. A Load given the same cached reply as
+// before returns the Record it decoded then, without decoding the values
+// again.
 //
 // # Errors
 //

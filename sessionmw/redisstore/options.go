@@ -88,6 +88,14 @@ func WithTimeout(d time.Duration) Option {
 // session of up to 10,000 recently loaded ids, so that a Load answered
 // from the cache returns it without decoding the values again.
 //
+// Revocation bound: a session destroyed through another instance (logout,
+// RevokeSubject, a per-subject cap) is refused by this one as soon as the
+// invalidation arrives, and at the latest ttl after it was cached, even if
+// the invalidation is lost or the connection stalls: a cached copy is never
+// used past ttl. ttl is therefore the longest a revoked session may still
+// be accepted somewhere; keep it short (a second or less).
+// TestClientCacheRevocationBound holds the bound with a stalled connection.
+//
 // With NewFromClient the client must have been created with caching
 // enabled (ClientOption.DisableCache false); otherwise loads silently go to
 // the server every time. ttl must be positive.
