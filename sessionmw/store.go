@@ -233,3 +233,21 @@ func saveAt(ctx context.Context, s Store, id string, u Update, ttl time.Duration
 	}
 	return nil, s.Save(ctx, id, u, ttl)
 }
+
+// Eviction describes a session a store dropped on its own, not through
+// Delete: swept after expiry, or evicted to make room.
+type Eviction struct {
+	ID     string
+	Meta   Meta
+	Reason string // "expired" or "evicted"
+}
+
+// EvictionNotifier is an optional Store capability, found by type
+// assertion: a store that drops sessions on its own reports each one to
+// every function registered with NotifyEvictions, from its own goroutine,
+// after the session is gone. The returned stop function unregisters f.
+// Middlewares register when they are created (for their hooks and
+// metrics) and unregister on Close.
+type EvictionNotifier interface {
+	NotifyEvictions(f func(Eviction)) (stop func())
+}
