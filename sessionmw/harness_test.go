@@ -308,3 +308,24 @@ func liveSessions(t *testing.T, mw *sessionmw.Middleware, clock *testClock, ttl 
 	}
 	return n
 }
+
+// gated holds requests at /gate: start sends one in the background and
+// returns once its handler has loaded the session and stopped there;
+// the function it returns lets it go on and returns its response.
+type gated struct{ loaded, release chan struct{} }
+
+func newGated() *gated { return &gated{make(chan struct{}), make(chan struct{})} }
+
+func (g *gated) gate(*http.Request) { g.loaded <- struct{}{}; <-g.release }
+
+func (g *gated) start(b *browser, method, target string) (finish func() *httptest.ResponseRecorder) {
+	var rec *httptest.ResponseRecorder
+	done := make(chan struct{})
+	go func() { rec = b.do(method, target); close(done) }()
+	<-g.loaded
+	return func() *httptest.ResponseRecorder {
+		close(g.release)
+		<-done
+		return rec
+	}
+}

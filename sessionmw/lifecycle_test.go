@@ -133,10 +133,9 @@ func TestRenewalRaceLeavesNoOldIDAlive(t *testing.T) {
 			for _, write := range []bool{true, false} {
 				clock := &testClock{}
 				store := kind.make(t)
-				loaded, release := make(chan struct{}), make(chan struct{})
-				gate := func(*http.Request) { loaded <- struct{}{}; <-release }
+				g := newGated()
 				mw := newMW(t, clock, sessionmw.WithStore(store), sessionmw.WithAutoRenew(30*time.Minute))
-				alice := newBrowser(t, mw.Handler(lcApp(gate)))
+				alice := newBrowser(t, mw.Handler(lcApp(g.gate)))
 				mustOK(t, alice.do("POST", "/login?sub=alice"))
 				oldCookie := alice.header()
 				old := sessionmw.IDOf(mw, alice.cookie("sid"))
@@ -147,18 +146,13 @@ func TestRenewalRaceLeavesNoOldIDAlive(t *testing.T) {
 				if write {
 					target += "?k=b&v=1"
 				}
-				var bRec *httptest.ResponseRecorder
-				done := make(chan struct{})
-				go func() { bRec = b.do("GET", target); close(done) }()
-				<-loaded
+				finishB := g.start(b, "GET", target)
 				clock.advance(2 * time.Second) // A crosses it and renews
 				succ := field(mustOK(t, alice.do("GET", "/get")), "id")
 				if succ == old || succ == "-" {
 					t.Fatalf("write=%v: not renewed (%s)", write, succ)
 				}
-				close(release)
-				<-done
-				mustOK(t, bRec)
+				mustOK(t, finishB())
 				if got := sessionmw.IDOf(mw, b.cookie("sid")); got != succ {
 					t.Fatalf("write=%v: B's response did not carry the successor", write)
 				}
@@ -239,40 +233,27 @@ func TestWriteRacingRenewalIsNotLost(t *testing.T) {
 	for _, kind := range serverStores(t) {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Run("write before the login's mark is carried over", func(t *testing.T) {
-				store := kind.make(t)
-				loaded, release := make(chan struct{}), make(chan struct{})
-				gate := func(*http.Request) { loaded <- struct{}{}; <-release }
-				mw := newMW(t, &testClock{}, sessionmw.WithStore(store))
-				alice := newBrowser(t, mw.Handler(lcApp(gate)))
+				g := newGated()
+				mw := newMW(t, &testClock{}, sessionmw.WithStore(kind.make(t)))
+				alice := newBrowser(t, mw.Handler(lcApp(g.gate)))
 				mustOK(t, alice.do("GET", setTarget("cart", "1")))
 				slow := alice.clone()
-				var login *httptest.ResponseRecorder
-				done := make(chan struct{})
-				go func() { login = alice.do("POST", "/gate?login=alice"); close(done) }()
-				<-loaded // the login request has loaded the session
+				login := g.start(alice, "POST", "/gate?login=alice") // has loaded the session
 				mustOK(t, slow.do("GET", setTarget("slow", "1")))
-				close(release)
-				<-done
-				body := mustOK(t, login)
+				body := mustOK(t, login())
 				if field(body, "slow") != "1" || field(body, "cart") != "1" || field(body, "sub") != "alice" {
 					t.Fatalf("after login: %s, want cart, slow and alice", body)
 				}
 			})
 			t.Run("write after the login's mark fails loudly", func(t *testing.T) {
-				store := kind.make(t)
-				loaded, release := make(chan struct{}), make(chan struct{})
-				gate := func(*http.Request) { loaded <- struct{}{}; <-release }
-				mw := newMW(t, &testClock{}, sessionmw.WithStore(store))
-				alice := newBrowser(t, mw.Handler(lcApp(gate)))
+				g := newGated()
+				mw := newMW(t, &testClock{}, sessionmw.WithStore(kind.make(t)))
+				alice := newBrowser(t, mw.Handler(lcApp(g.gate)))
 				mustOK(t, alice.do("GET", setTarget("cart", "1")))
 				slow := alice.clone()
-				var rec *httptest.ResponseRecorder
-				done := make(chan struct{})
-				go func() { rec = slow.do("GET", "/gate?k=slow&v=1"); close(done) }()
-				<-loaded
+				write := g.start(slow, "GET", "/gate?k=slow&v=1")
 				mustOK(t, alice.do("POST", "/login?sub=alice"))
-				close(release)
-				<-done
+				rec := write()
 				if rec.Code == http.StatusOK {
 					t.Fatalf("a write to an id a login retired answered 200: %s", rec.Body.String())
 				}
