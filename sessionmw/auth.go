@@ -125,7 +125,7 @@ func installIdentityCheck(mw *Middleware, _ [][]byte) error {
 			return false, err
 		}
 		m.mw.log.LogAttrs(m.ctx, slog.LevelInfo, "session identity is gone; session destroyed", slog.Any("session", fingerprint(m.id)))
-		return false, m.destroyLocked()
+		return false, m.destroyLocked(ReasonIdentity)
 	})
 	return nil
 }

@@ -57,7 +57,7 @@ func (m *SessionManager) enforceCapLocked(limit int) error {
 		if in.ID == m.id {
 			continue
 		}
-		if err := mw.DestroySession(m.ctx, in.ID); err != nil {
+		if err := mw.destroySession(m.ctx, in.ID, ReasonLimit); err != nil {
 			return err
 		}
 		excess--

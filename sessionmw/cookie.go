@@ -163,7 +163,7 @@ func (c *idCodec) decode(name, value string) (id string, ts int64, fallback bool
 // decodeAt is decode at time now (Unix seconds).
 func (c *idCodec) decodeAt(name, value string, now int64) (id string, ts int64, fallback bool, err error) {
 	if len(value) > maxCookieValueLen {
-		return "", 0, false, fmt.Errorf("cookie value is %d bytes, over the %d-byte limit", len(value), maxCookieValueLen)
+		return "", 0, false, errTooLarge
 	}
 	// securecookie's base64 decoding tolerates non-canonical spellings
 	// (unused bits set in the last character); accept only the one

@@ -2,6 +2,7 @@ package sessionmw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -45,36 +46,39 @@ func (b *cookieBackend) resolve(m *SessionManager, r *http.Request, now int64) e
 			continue
 		}
 		m.flags |= fHadCookie
+		ctx, src := r.Context(), "cookie:"+mw.cfg.cookieName
 		if c.Quoted {
 			// Another spelling of the same bytes; the encoder never quotes.
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "quoted session cookie ignored", slog.String("remote", r.RemoteAddr))
+			mw.refused(ctx, RefusedMalformed, src, r.RemoteAddr, errors.New("quoted value"))
 			continue
 		}
 		o, err := b.codec.open(mw.cfg.cookieName, c.Value, r)
 		if err != nil {
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session cookie ignored",
-				slog.String("reason", err.Error()), slog.String("remote", r.RemoteAddr))
+			mw.refused(ctx, RefusedBadSignature, src, r.RemoteAddr, err)
 			continue
 		}
-		why := mw.expired(&o.rec.Meta, now)
-		if why == "" && o.rec.Meta.Audience != mw.cfg.audience {
-			why = "another audience"
-		}
-		if why == "" {
+		got := lookup{id: o.id}
+		switch why := mw.expired(&o.rec.Meta, now); {
+		case why == whyFuture:
+			got.why, got.detail = RefusedMalformed, why
+		case why != "":
+			got.why, got.detail, got.ended = ReasonExpired, why, &o.rec.Meta
+		case o.rec.Meta.Audience != mw.cfg.audience:
+			got.why, got.detail = RefusedAudience, "another audience"
+		default:
 			// The session's lineage, or the remember-me token it carries,
 			// may have been revoked (logout, a login elsewhere).
 			for _, id := range [...]string{o.lineage, o.rec.Meta.Remember} {
-				if revoked, err := b.revoked(r.Context(), id); err != nil {
+				if revoked, err := b.revoked(ctx, id); err != nil {
 					return err
 				} else if revoked {
-					why = "revoked"
+					got.why, got.detail = RefusedRevoked, "revoked"
 					break
 				}
 			}
 		}
-		if why != "" {
-			mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; cookie ignored",
-				slog.String("reason", why), slog.Any("session", fingerprint(o.id)))
+		if got.why != "" {
+			mw.ended(ctx, got, r.RemoteAddr)
 			continue
 		}
 		if distinct == 0 || o.id != chosen.id {
@@ -85,8 +89,7 @@ func (b *cookieBackend) resolve(m *SessionManager, r *http.Request, now int64) e
 		}
 	}
 	if distinct > 1 {
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "cookies for different live sessions; starting a fresh session",
-			slog.String("remote", r.RemoteAddr))
+		mw.refused(r.Context(), RefusedAmbiguous, "cookie:"+mw.cfg.cookieName, r.RemoteAddr, nil)
 	}
 	if distinct != 1 {
 		return nil
@@ -102,9 +105,11 @@ func (b *cookieBackend) resolve(m *SessionManager, r *http.Request, now int64) e
 	if after := mw.cfg.renewAfter; after > 0 && now-chosen.rec.Meta.Issued >= int64(after) {
 		// The cookie is the store: renewing is sending the session under
 		// a new id, in the same lineage.
+		old := m.id
 		m.id = newID()
 		m.ownMetaLocked().Issued = now
 		m.flags |= fReissue
+		m.renewed(r.Context(), old, "auto")
 	}
 	return nil
 }
@@ -115,7 +120,7 @@ func (b *cookieBackend) revoked(ctx context.Context, id string) (bool, error) {
 	if b.revs == nil || id == "" {
 		return false, nil
 	}
-	rec, err := loadAt(ctx, b.revs, revocationKey(id), b.mw.now())
+	rec, err := b.mw.load(ctx, b.revs, revocationKey(id), b.mw.now())
 	if err != nil {
 		return false, fmt.Errorf("sessionmw: revocation check for %s: %w", fingerprint(id), err)
 	}
@@ -168,6 +173,9 @@ func (b *cookieBackend) commit(m *SessionManager, h http.Header, now int64) (boo
 	}
 	saved := m.session.markSaved(u, nil)
 	m.shareMetaLocked(&saved.Meta)
+	if !m.has(fStored) {
+		m.born(m.oldID)
+	}
 	m.oldID = ""
 	m.flags = m.flags&^(fRenew|fTouch|fReissue) | fStored
 	maxAge := mw.cfg.cookieMaxAge()
@@ -239,7 +247,7 @@ func (b *cookieBackend) revoke(ctx context.Context, id string, ttl time.Duration
 		return nil
 	}
 	now := b.mw.now()
-	_, err := saveAt(ctx, b.revs, revocationKey(id), Update{Replace: true, Meta: Meta{Created: now}}, ttl, now)
+	_, err := b.mw.save(ctx, b.revs, revocationKey(id), Update{Replace: true, Meta: Meta{Created: now}}, ttl, now)
 	if err != nil {
 		return fmt.Errorf("sessionmw: revoke %s: %w", fingerprint(id), err)
 	}

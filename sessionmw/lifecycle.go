@@ -102,6 +102,9 @@ type featureState struct {
 	lineage  string        // cookie storage: the session's lineage
 	chunks   int           // cookie storage: chunk cookies the request carried
 	remember rememberState // remember-me
+	// createdBy is the Created event's reason for a session this request
+	// creates ("remember": restored from a remember-me token).
+	createdBy string
 }
 
 // state returns the request's featureState, allocating it.

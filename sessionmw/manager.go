@@ -194,10 +194,11 @@ func (m *SessionManager) Destroy() error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.destroyLocked()
+	return m.destroyLocked(ReasonLogout)
 }
 
-func (m *SessionManager) destroyLocked() error {
+// destroyLocked ends the session; reason is for the Destroyed hook.
+func (m *SessionManager) destroyLocked(reason string) error {
 	mw := m.mw
 	id := m.id
 	if err := mw.backend.destroy(m, mw.now()); err != nil {
@@ -208,7 +209,10 @@ func (m *SessionManager) destroyLocked() error {
 			return err
 		}
 	}
-	mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(id)))
+	mw.log.LogAttrs(m.ctx, slog.LevelDebug, "session destroyed", slog.Any("session", fingerprint(id)), slog.String("reason", reason))
+	if mw.hooked() && (id != "" || m.has(fStored)) {
+		mw.emit(mw.cfg.events.Destroyed, m.ctx, m.event(reason))
+	}
 	m.forgetLocked()
 	if m.has(fHadCookie) {
 		m.flags |= fExpire

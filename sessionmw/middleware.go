@@ -27,6 +27,8 @@ type Middleware struct {
 	log          *slog.Logger
 	ttl          time.Duration
 	clock        func() time.Time // nil: time.Now; tests move it
+	// stopEvictions unregisters from the store's eviction notices.
+	stopEvictions func()
 }
 
 // New returns a session middleware that signs session ids with secretKey
@@ -58,10 +60,7 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	mw := &Middleware{cfg: cfg, store: cfg.store, log: cfg.logger, ttl: cfg.ttl(), vary: cfg.lookup.varyOn()}
-	if mw.log == nil {
-		mw.log = slog.New(slog.DiscardHandler)
-	}
+	mw := &Middleware{cfg: cfg, store: cfg.store, log: newLogger(&cfg), ttl: cfg.ttl(), vary: cfg.lookup.varyOn()}
 	mw.ctxKey = objectKey(cfg.objectName)
 	if cfg.audience != "" && !cfg.objectSet {
 		mw.aliasKey = objectKey(cfg.audience)
@@ -94,6 +93,7 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	mw.watchEvictions()
 	return mw, nil
 }
 
@@ -113,6 +113,10 @@ var features = []func(mw *Middleware, keys [][]byte) error{
 // Close releases what New created: the default MemoryIO's background sweeper.
 // A store passed with WithStore belongs to the caller and stays open.
 func (mw *Middleware) Close() error {
+	if mw.stopEvictions != nil {
+		mw.stopEvictions()
+		mw.stopEvictions = nil
+	}
 	if c, ok := mw.store.(interface{ Close() error }); ok && mw.ownsStore {
 		return c.Close()
 	}
@@ -142,6 +146,9 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 		if err := mw.backend.resolve(m, r, mw.now()); err != nil {
 			mw.fail(w, r, err)
 			return
+		}
+		if mw.hooked() && m.has(fFound) {
+			mw.emit(mw.cfg.events.Loaded, r.Context(), m.event(""))
 		}
 		for _, hook := range mw.hooks.resolved {
 			done, err := hook(m, r)

@@ -87,6 +87,9 @@ type config struct {
 	requestHeaders, responseHeaders []string
 	renewGrace                      time.Duration
 	stripForward                    bool
+	events                          *Hooks
+	logEvery                        time.Duration
+	logEverySet                     bool
 }
 
 func defaultConfig() config {
@@ -257,19 +260,6 @@ func WithSkipHeader(name, value string) Option {
 			return fmt.Errorf("sessionmw: WithSkipHeader: empty value for %q (use \"*\" to match any value)", name)
 		}
 		c.skip = append(c.skip, skipRule{name: http.CanonicalHeaderKey(name), value: value})
-		return nil
-	}
-}
-
-// WithLogger sets the logger for session events (default: discard).
-// Nothing logged ever contains the secret, a cookie value or a full
-// session id: ids appear as a short hash.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("sessionmw: WithLogger: nil logger")
-		}
-		c.logger = l
 		return nil
 	}
 }

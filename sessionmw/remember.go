@@ -290,7 +290,7 @@ func (f *rememberFeature) revoke(m *SessionManager) error {
 func (b serverBackend) restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error) {
 	mw := b.mw
 	ctx := m.ctx
-	rec, err := loadAt(ctx, mw.store, rememberKey(rid), now)
+	rec, err := mw.load(ctx, mw.store, rememberKey(rid), now)
 	if err != nil || rec == nil {
 		return false, err
 	}
@@ -299,7 +299,7 @@ func (b serverBackend) restoreFrom(m *SessionManager, rid string, token Meta, no
 		if err != nil || won {
 			return won, err
 		}
-		if rec, err = loadAt(ctx, mw.store, rememberKey(rid), now); err != nil || rec == nil {
+		if rec, err = mw.load(ctx, mw.store, rememberKey(rid), now); err != nil || rec == nil {
 			return false, err
 		}
 	}
@@ -315,7 +315,7 @@ func (b serverBackend) restoreFrom(m *SessionManager, rid string, token Meta, no
 	m.adoptLocked(got.id, got.rec)
 	m.flags |= fReissue
 	if next := got.rec.Meta.Remember; next != "" {
-		trec, err := loadAt(ctx, mw.store, rememberKey(next), now)
+		trec, err := mw.load(ctx, mw.store, rememberKey(next), now)
 		if err != nil {
 			return false, err
 		}
@@ -336,14 +336,14 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	sid, next := newID(), newID()
 	meta := Meta{Created: now, Issued: now, Saved: now, Subject: token.Subject, Credential: token.Credential,
 		Groups: token.Groups, Audience: mw.cfg.audience, Remember: next}
-	stored, err := saveAt(ctx, mw.store, sid, Update{Replace: true, Meta: meta}, mw.recordTTL(&meta, now), now)
+	stored, err := mw.save(ctx, mw.store, sid, Update{Replace: true, Meta: meta}, mw.recordTTL(&meta, now), now)
 	if err != nil {
 		return false, err
 	}
 	mark := rec.Meta
 	mark.Successor, mark.Saved = sid, now
-	if _, err := saveAt(ctx, mw.store, rememberKey(rid), Update{Meta: mark}, mw.cfg.renewGrace, now); err != nil {
-		if derr := mw.store.Delete(ctx, sid); derr != nil {
+	if _, err := mw.save(ctx, mw.store, rememberKey(rid), Update{Meta: mark}, mw.cfg.renewGrace, now); err != nil {
+		if derr := mw.del(ctx, mw.store, sid); derr != nil {
 			return false, derr
 		}
 		if errors.Is(err, ErrSuperseded) || errors.Is(err, ErrNotFound) {
@@ -356,7 +356,7 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	ttl := min(mw.cfg.remember.rolling, time.Duration(tm.Created+int64(mw.cfg.remember.absolute)-now))
 	if ttl > 0 {
 		trec := tokenRecord(tm, token.Subject, mw.cfg.audience)
-		if _, err := saveAt(ctx, mw.store, rememberKey(next), Update{Replace: true, Meta: trec}, ttl, now); err != nil {
+		if _, err := mw.save(ctx, mw.store, rememberKey(next), Update{Replace: true, Meta: trec}, ttl, now); err != nil {
 			return false, err
 		}
 	}
@@ -367,9 +367,10 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 			if in.Meta.Remember == rid && in.ID != sid {
 				// Not DestroySession: that would revoke rid, whose spent
 				// record the concurrent restores are following.
-				if err := mw.store.Delete(ctx, in.ID); err != nil {
+				if err := mw.del(ctx, mw.store, in.ID); err != nil {
 					return false, err
 				}
+				mw.destroyedElsewhere(ctx, in, ReasonRevoked)
 			}
 		}
 	} else if !errors.Is(err, ErrNoSubjectIndex) {
@@ -380,6 +381,9 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	}
 	m.adoptLocked(sid, stored)
 	m.flags |= fReissue | fAuthed
+	if mw.hooked() {
+		mw.emit(mw.cfg.events.Created, ctx, m.event("remember"))
+	}
 	st := &m.state().remember
 	st.token, st.tmeta, st.issue = next, tm, ttl > 0
 	return true, nil
@@ -392,13 +396,13 @@ func (b serverBackend) keepToken(m *SessionManager, rid string, token Meta, ttl 
 		return nil
 	}
 	trec := tokenRecord(token, m.meta.Subject, b.mw.cfg.audience)
-	_, err := saveAt(m.ctx, b.mw.store, rememberKey(rid), Update{Replace: true, Meta: trec}, ttl, b.mw.now())
+	_, err := b.mw.save(m.ctx, b.mw.store, rememberKey(rid), Update{Replace: true, Meta: trec}, ttl, b.mw.now())
 	return err
 }
 
 // dropToken implements rememberBackend.
 func (b serverBackend) dropToken(m *SessionManager, rid string, _ time.Duration) error {
-	return b.mw.store.Delete(m.ctx, rememberKey(rid))
+	return b.mw.del(m.ctx, b.mw.store, rememberKey(rid))
 }
 
 // restoreFrom implements rememberBackend for cookie storage: a new cookie
@@ -415,6 +419,7 @@ func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, n
 	m.id = newID()
 	m.flags |= fRenew | fAuthed | fFound
 	st := m.state()
+	st.createdBy = "remember"
 	st.lineage = "" // a lineage of its own; the token ends it too (Meta.Remember)
 	st.remember.token, st.remember.tmeta, st.remember.issue = rid, Meta{Created: token.Created}, true
 	return true, nil

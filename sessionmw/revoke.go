@@ -46,7 +46,7 @@ func (mw *Middleware) subjectRecords(ctx context.Context, subject string) ([]Ses
 	if err != nil {
 		return nil, err
 	}
-	infos, err := idx.SubjectSessions(ctx, subject)
+	infos, err := mw.list(ctx, idx, subject)
 	if err != nil {
 		return nil, fmt.Errorf("sessionmw: list sessions: %w", err)
 	}
@@ -56,22 +56,37 @@ func (mw *Middleware) subjectRecords(ctx context.Context, subject string) ([]Ses
 // DestroySession ends the session with the given id, as Destroy would
 // from inside its own request (its remember-me token too).
 func (mw *Middleware) DestroySession(ctx context.Context, id string) error {
+	return mw.destroySession(ctx, id, ReasonRevoked)
+}
+
+// destroySession is DestroySession; reason is for the Destroyed hook.
+func (mw *Middleware) destroySession(ctx context.Context, id, reason string) error {
 	if mw.store == nil {
 		return ErrNoSubjectIndex
 	}
-	rec, err := loadAt(ctx, mw.store, id, mw.now())
+	rec, err := mw.load(ctx, mw.store, id, mw.now())
 	if err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
-	if err := mw.store.Delete(ctx, id); err != nil {
+	if err := mw.del(ctx, mw.store, id); err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
 	if rec != nil && rec.Meta.Remember != "" {
-		if err := mw.store.Delete(ctx, rememberKey(rec.Meta.Remember)); err != nil {
+		if err := mw.del(ctx, mw.store, rememberKey(rec.Meta.Remember)); err != nil {
 			return fmt.Errorf("sessionmw: revoke remember-me token of %s: %w", fingerprint(id), err)
 		}
 	}
+	if rec != nil && rec.Meta.Successor == "" {
+		mw.destroyedElsewhere(ctx, SessionInfo{ID: id, Meta: rec.Meta}, reason)
+	}
 	return nil
+}
+
+// destroyedElsewhere reports a session ended outside its own request.
+func (mw *Middleware) destroyedElsewhere(ctx context.Context, in SessionInfo, reason string) {
+	if mw.hooked() {
+		mw.emit(mw.cfg.events.Destroyed, ctx, Event{Session: Fingerprint(in.ID), Subject: in.Meta.Subject, Audience: in.Meta.Audience, Reason: reason})
+	}
 }
 
 // RevokeSubject destroys every session of subject (on every audience that
@@ -98,7 +113,7 @@ func (mw *Middleware) RevokeSubject(ctx context.Context, subject string, except 
 		switch {
 		case keep[in.ID]:
 		case isTokenKey(in.ID):
-			if err := mw.store.Delete(ctx, in.ID); err != nil {
+			if err := mw.del(ctx, mw.store, in.ID); err != nil {
 				return n, fmt.Errorf("sessionmw: revoke remember-me token: %w", err)
 			}
 		default:

@@ -33,17 +33,19 @@ const retireTTL = time.Minute
 
 // lookup is the outcome of following one id to its session.
 type lookup struct {
-	id  string  // where the chain ended
-	rec *Record // nil: no live session (why says why)
-	via bool    // reached through a superseded id
-	why string
+	id     string  // where the chain ended
+	rec    *Record // nil: no live session (why says why)
+	via    bool    // reached through a superseded id
+	why    string  // a Refused* reason, or ReasonExpired
+	detail string  // for the log
+	ended  *Meta   // ReasonExpired: the ended session's metadata
 }
 
 // follow loads id and follows successor links to the live session they
 // lead to, checking its deadlines and audience.
 func (b serverBackend) follow(ctx context.Context, id string, now int64) (lookup, error) {
 	mw := b.mw
-	rec, err := loadAt(ctx, mw.store, id, now)
+	rec, err := mw.load(ctx, mw.store, id, now)
 	if err != nil {
 		return lookup{}, fmt.Errorf("sessionmw: load session %s: %w", fingerprint(id), err)
 	}
@@ -51,25 +53,28 @@ func (b serverBackend) follow(ctx context.Context, id string, now int64) (lookup
 	for hops := 0; rec != nil && rec.Meta.Successor != ""; hops++ {
 		switch {
 		case rec.Meta.Successor == retired:
-			return lookup{id: id, why: "retired by a login"}, nil
+			return lookup{id: id, why: RefusedRenewed, detail: "retired by a login"}, nil
 		case now-rec.Meta.Saved >= int64(mw.cfg.renewGrace):
-			return lookup{id: id, why: "renewed, grace period over"}, nil
+			return lookup{id: id, why: RefusedRenewed, detail: "renewed, grace period over"}, nil
 		case hops == maxHops:
-			return lookup{id: id, why: "renewed too often"}, nil
+			return lookup{id: id, why: RefusedRenewed, detail: "renewed too often"}, nil
 		}
 		id, via = rec.Meta.Successor, true
-		if rec, err = loadAt(ctx, mw.store, id, now); err != nil {
+		if rec, err = mw.load(ctx, mw.store, id, now); err != nil {
 			return lookup{}, fmt.Errorf("sessionmw: load renewed session %s: %w", fingerprint(id), err)
 		}
 	}
-	if rec == nil {
-		return lookup{id: id, why: "not found"}, nil
+	switch {
+	case rec == nil:
+		return lookup{id: id, why: RefusedUnknown, detail: "not found"}, nil
+	case rec.Meta.Audience != mw.cfg.audience:
+		return lookup{id: id, why: RefusedAudience, detail: "another audience"}, nil
 	}
 	if why := mw.expired(&rec.Meta, now); why != "" {
-		return lookup{id: id, why: why}, nil
-	}
-	if rec.Meta.Audience != mw.cfg.audience {
-		return lookup{id: id, why: "another audience"}, nil
+		if why == whyFuture {
+			return lookup{id: id, why: RefusedMalformed, detail: why}, nil
+		}
+		return lookup{id: id, why: ReasonExpired, detail: why, ended: &rec.Meta}, nil
 	}
 	return lookup{id: id, rec: rec, via: via}, nil
 }
@@ -85,6 +90,7 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 		distinct int // distinct live sessions among them
 		err      error
 	)
+	ctx := r.Context()
 	mw.cfg.lookup.each(r, func(v string) bool {
 		if seen++; seen > maxCandidates {
 			return false
@@ -95,19 +101,17 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 		m.flags |= fHadCookie
 		id, signed, fb, derr := mw.ids.decodeAt(mw.cfg.cookieName, v, now/int64(time.Second))
 		if derr != nil {
-			mw.log.LogAttrs(r.Context(), slog.LevelWarn, "invalid session credential ignored",
-				slog.String("source", mw.cfg.lookup.String()), slog.String("reason", derr.Error()), slog.String("remote", r.RemoteAddr))
+			mw.refused(ctx, refusalOf(derr), mw.cfg.lookup.String(), r.RemoteAddr, derr)
 			return true
 		}
-		got, lerr := b.follow(r.Context(), id, now)
+		got, lerr := b.follow(ctx, id, now)
 		if lerr != nil {
 			err = lerr
 			return false
 		}
 		if got.rec == nil {
 			// Never adopt the id, even though it is signed.
-			mw.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; credential ignored",
-				slog.String("reason", got.why), slog.Any("session", fingerprint(id)))
+			mw.ended(ctx, got, r.RemoteAddr)
 			return true
 		}
 		if distinct == 0 || got.id != chosen.id {
@@ -122,7 +126,7 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 		return err
 	}
 	if seen > 1 {
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "several session credentials in one request",
+		mw.log.LogAttrs(ctx, slog.LevelWarn, "several session credentials in one request",
 			slog.String("source", mw.cfg.lookup.String()), slog.Int("count", seen), slog.Int("live", distinct), slog.String("remote", r.RemoteAddr))
 	}
 	switch {
@@ -133,8 +137,7 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 		// (cookie tossing from a sibling domain, a more specific path).
 		// Adopting either could put the client in a session it did not
 		// start, so it gets neither.
-		mw.log.LogAttrs(r.Context(), slog.LevelWarn, "credentials for different live sessions; starting a fresh session",
-			slog.String("remote", r.RemoteAddr))
+		mw.refused(ctx, RefusedAmbiguous, mw.cfg.lookup.String(), r.RemoteAddr, nil)
 		return nil
 	}
 	m.adoptLocked(chosen.id, chosen.rec)
@@ -150,9 +153,23 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 		m.flags |= fTouch
 	}
 	if after := mw.cfg.renewAfter; after > 0 && !chosen.via && now-chosen.rec.Meta.Issued >= int64(after) {
-		return b.autoRenew(m, r.Context(), now)
+		return b.autoRenew(m, ctx, now)
 	}
 	return nil
+}
+
+// ended reports a credential that led to no live session: a session
+// whose deadline passed is reported destroyed (expired), anything else
+// refused.
+func (mw *Middleware) ended(ctx context.Context, got lookup, remote string) {
+	if got.why != ReasonExpired {
+		mw.refused(ctx, got.why, mw.cfg.lookup.String(), remote, errors.New(got.detail))
+		return
+	}
+	mw.log.LogAttrs(ctx, slog.LevelDebug, "session ended", slog.String("reason", got.detail), slog.Any("session", fingerprint(got.id)))
+	if mw.hooked() {
+		mw.emit(mw.cfg.events.Destroyed, ctx, Event{Session: Fingerprint(got.id), Subject: got.ended.Subject, Audience: got.ended.Audience, Reason: ReasonExpired})
+	}
 }
 
 // autoRenew moves the adopted session to a new id now, before the handler
@@ -171,7 +188,7 @@ func (b serverBackend) autoRenew(m *SessionManager, ctx context.Context, now int
 	}
 	next := newID()
 	full := Update{Replace: true, Set: base.Values, Meta: meta}
-	stored, err := saveAt(ctx, mw.store, next, full, ttl, now)
+	stored, err := mw.save(ctx, mw.store, next, full, ttl, now)
 	if err != nil {
 		return fmt.Errorf("sessionmw: renew session %s: %w", fingerprint(old), err)
 	}
@@ -188,12 +205,13 @@ func (b serverBackend) autoRenew(m *SessionManager, ctx context.Context, now int
 		}
 		mw.log.LogAttrs(ctx, slog.LevelDebug, "session id renewed", slog.Any("session", fingerprint(old)), slog.Any("successor", fingerprint(next)))
 		m.adoptLocked(next, stored)
+		m.renewed(ctx, old, "auto")
 		m.flags = m.flags&^fTouch | fReissue
 		return nil
 	case errors.Is(err, ErrSuperseded), errors.Is(err, ErrNotFound):
 		// Another request renewed it first (or ended it): drop our copy and
 		// take what the old id leads to now.
-		if derr := mw.store.Delete(ctx, next); derr != nil {
+		if derr := mw.del(ctx, mw.store, next); derr != nil {
 			return fmt.Errorf("sessionmw: drop losing renewal of %s: %w", fingerprint(old), derr)
 		}
 		got, err := b.follow(ctx, old, now)
@@ -207,7 +225,7 @@ func (b serverBackend) autoRenew(m *SessionManager, ctx context.Context, now int
 		}
 		return nil
 	default:
-		_ = mw.store.Delete(ctx, next)
+		_ = mw.del(ctx, mw.store, next)
 		return fmt.Errorf("sessionmw: renew session %s: %w", fingerprint(old), err)
 	}
 }
@@ -217,13 +235,13 @@ func (b serverBackend) autoRenew(m *SessionManager, ctx context.Context, now int
 // reloading fails to find it). ErrSuperseded reports another renewal won.
 func (b serverBackend) supersede(ctx context.Context, id string, mark Meta, ttl time.Duration, now int64) (*Record, error) {
 	mw := b.mw
-	frozen, err := saveAt(ctx, mw.store, id, Update{Meta: mark}, ttl, now)
+	frozen, err := mw.save(ctx, mw.store, id, Update{Meta: mark}, ttl, now)
 	if err != nil || frozen != nil {
 		return frozen, err
 	}
 	// Marked: the record cannot change any more, so reading it back gives
 	// exactly what it held at the mark.
-	frozen, err = loadAt(ctx, mw.store, id, now)
+	frozen, err = mw.load(ctx, mw.store, id, now)
 	if err != nil {
 		return nil, fmt.Errorf("sessionmw: read renewed session %s: %w", fingerprint(id), err)
 	}
@@ -244,7 +262,7 @@ func (b serverBackend) carryOver(ctx context.Context, next string, base, frozen 
 		return stored, nil
 	}
 	u.Meta = meta
-	rec, err := saveAt(ctx, b.mw.store, next, u, ttl, now)
+	rec, err := b.mw.save(ctx, b.mw.store, next, u, ttl, now)
 	if err != nil {
 		return nil, fmt.Errorf("sessionmw: carry writes over to renewed session %s: %w", fingerprint(next), err)
 	}
@@ -318,6 +336,7 @@ func (b serverBackend) commit(m *SessionManager, h http.Header, now int64) (bool
 	}
 	var stored *Record
 	var err error
+	old := m.oldID
 	if full {
 		stored, err = b.saveNewLocked(m, u, meta, ttl, now)
 	} else {
@@ -337,6 +356,9 @@ func (b serverBackend) commit(m *SessionManager, h http.Header, now int64) (bool
 	saved := m.session.markSaved(u, stored)
 	m.shareMetaLocked(&saved.Meta)
 	m.flags = m.flags&^(fRenew|fTouch) | fStored
+	if full {
+		m.born(old)
+	}
 	return true, b.sendIDLocked(m, h, now, full)
 }
 
@@ -344,7 +366,7 @@ func (b serverBackend) commit(m *SessionManager, h http.Header, now int64) (bool
 // that an explicit renewal moves, whose old id it then retires.
 func (b serverBackend) saveNewLocked(m *SessionManager, u Update, meta Meta, ttl time.Duration, now int64) (*Record, error) {
 	mw := b.mw
-	stored, err := saveAt(m.ctx, mw.store, m.id, u, ttl, now)
+	stored, err := mw.save(m.ctx, mw.store, m.id, u, ttl, now)
 	if err != nil || m.oldID == "" {
 		return stored, err
 	}
@@ -371,7 +393,7 @@ func (b serverBackend) saveNewLocked(m *SessionManager, u Update, meta Meta, ttl
 		m.oldID = ""
 		return stored, nil
 	default:
-		_ = mw.store.Delete(m.ctx, m.id)
+		_ = mw.del(m.ctx, mw.store, m.id)
 		return nil, fmt.Errorf("retire %s: %w", fingerprint(old), err)
 	}
 }
@@ -381,11 +403,11 @@ func (b serverBackend) saveNewLocked(m *SessionManager, u Update, meta Meta, ttl
 func (b serverBackend) saveDeltaLocked(m *SessionManager, u Update, ttl time.Duration, now int64) (*Record, error) {
 	mw := b.mw
 	for hops := 0; ; hops++ {
-		stored, err := saveAt(m.ctx, mw.store, m.id, u, ttl, now)
+		stored, err := mw.save(m.ctx, mw.store, m.id, u, ttl, now)
 		if !errors.Is(err, ErrSuperseded) || hops == maxHops {
 			return stored, err
 		}
-		cur, lerr := loadAt(m.ctx, mw.store, m.id, now)
+		cur, lerr := mw.load(m.ctx, mw.store, m.id, now)
 		switch {
 		case lerr != nil:
 			return nil, lerr
@@ -453,7 +475,7 @@ func (b serverBackend) destroy(m *SessionManager, now int64) error {
 		if id == "" {
 			continue
 		}
-		if err := b.mw.store.Delete(m.ctx, id); err != nil {
+		if err := b.mw.del(m.ctx, b.mw.store, id); err != nil {
 			return err
 		}
 	}

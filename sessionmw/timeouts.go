@@ -66,11 +66,15 @@ func (c *config) resolveTimeouts() error {
 	return nil
 }
 
+// whyFuture is expired's answer for metadata from the future: not an end
+// but a forgery or a broken clock.
+const whyFuture = "timestamps from the future"
+
 // expired reports why meta's session has ended at now, or "".
 func (mw *Middleware) expired(meta *Meta, now int64) string {
 	switch {
 	case meta.Saved-now > int64(MaxClockSkew) || meta.Created-now > int64(MaxClockSkew):
-		return "timestamps from the future"
+		return whyFuture
 	case meta.Saved != 0 && now-meta.Saved >= int64(mw.ttl):
 		return "idle timeout"
 	case mw.cfg.rolling > 0 && meta.Issued != 0 && now-meta.Issued >= int64(mw.cfg.rolling):
