@@ -1,0 +1,110 @@
+package pgstore
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// schemaSQL is the schema, with {table} and {name} for the table.
+//
+//go:embed schema.sql
+var schemaSQL string
+
+// schema returns the statements that create table and its indexes.
+func schema(table string) string {
+	name := table[strings.LastIndexByte(table, '.')+1:]
+	return strings.NewReplacer("{table}", table, "{name}", name).Replace(schemaSQL)
+}
+
+// Migrate creates the Store's table and indexes unless they exist (see the
+// package documentation for the schema). It is idempotent, and safe to
+// run from several processes at once: a transaction-scoped advisory lock
+// serialises them. It needs the right to create tables in the schema.
+func (s *Store) Migrate(ctx context.Context) error {
+	where := fmt.Sprintf("sessionmw: pgstore: migrate table %s on %s", s.sql.table, s.addr)
+	if s.closed.Load() {
+		return s.closedError(where)
+	}
+	octx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	h := fnv.New64a()
+	h.Write([]byte("sessionmw/pgstore " + s.sql.table))
+	err := pgx.BeginFunc(octx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(octx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+			return err
+		}
+		// Several statements in one simple-protocol Exec, in this
+		// transaction.
+		_, err := tx.Exec(octx, schema(s.sql.table), pgx.QueryExecModeSimpleProtocol)
+		return err
+	})
+	if err != nil {
+		return s.classify(ctx, where, err)
+	}
+	return nil
+}
+
+// statements are the SQL statements of a Store on one table.
+type statements struct {
+	table                                 string
+	load, replace, delta, delete, subject string
+	clean                                 string
+}
+
+func newStatements(table string) statements {
+	r := strings.NewReplacer("{table}", table)
+	return statements{
+		table: table,
+		load:  r.Replace(`SELECT keys, vals, meta FROM {table} WHERE id = $1 AND expires > now()`),
+
+		// A live superseded row refuses the update: no row is returned.
+		replace: r.Replace(`INSERT INTO {table} AS t (id, keys, vals, meta, subject, successor, created, expires)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 microsecond')
+ON CONFLICT (id) DO UPDATE SET keys = excluded.keys, vals = excluded.vals, meta = excluded.meta,
+	subject = excluded.subject, successor = excluded.successor, created = excluded.created,
+	expires = excluded.expires
+WHERE t.successor = '' OR t.expires <= now()`),
+
+		// old locks the row and reads its latest committed version (a
+		// concurrent Save commits first, then old sees its result), so
+		// that the reply tells a missing or expired row from a
+		// superseded one. The UPDATE then merges into that version: the
+		// stored keys minus those the delta names ($2), plus the new
+		// ones ($3, $4).
+		delta: r.Replace(`WITH old AS (
+	SELECT expires > now() AS live, successor <> '' AS superseded
+	FROM {table} WHERE id = $1 FOR UPDATE
+), saved AS (
+	UPDATE {table} AS t SET
+		(keys, vals) = (
+			SELECT coalesce(array_agg(k), '{}'), coalesce(array_agg(v), '{}')
+			FROM (
+				SELECT k, v FROM unnest(t.keys, t.vals) AS o(k, v) WHERE k <> ALL ($2::bytea[])
+				UNION ALL
+				SELECT k, v FROM unnest($3::bytea[], $4::bytea[]) AS n(k, v)
+			) AS merged
+		),
+		meta = $5, subject = $6, successor = $7, created = $8,
+		expires = now() + $9 * interval '1 microsecond'
+	WHERE t.id = $1 AND (SELECT live AND NOT superseded FROM old)
+	RETURNING 1
+)
+SELECT (SELECT live FROM old), (SELECT superseded FROM old), EXISTS (SELECT FROM saved)`),
+
+		delete: r.Replace(`DELETE FROM {table} WHERE id = $1`),
+
+		// subject <> '' lets the planner use the partial index.
+		subject: r.Replace(`SELECT id, meta FROM {table}
+WHERE subject = $1 AND subject <> '' AND expires > now() ORDER BY created, id`),
+
+		// SKIP LOCKED: rows a Save holds are left for the next batch, and
+		// cleaners of several processes share the work.
+		clean: r.Replace(`DELETE FROM {table} WHERE id IN (
+	SELECT id FROM {table} WHERE expires <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`),
+	}
+}
