@@ -14,10 +14,12 @@
 // except under CI (CI=true in the environment), where it fails it: a CI
 // run must not pass by skipping.
 //
-// A server's postmaster and backends form one process group, so that
-// [Server.Kill] stops all of them at once, as kill -9 of a crashed
-// machine would, and [Server.Restart] brings the same data directory back
-// through crash recovery.
+// [Server.Kill] sends SIGKILL to the postmaster and every backend at
+// once, as a crash would (the backends call setsid, so they are found as
+// the postmaster's children, not as its process group), and
+// [Server.Restart] brings the same data directory back through crash
+// recovery. The package works on Linux (it reads /proc); elsewhere Kill
+// and Pause reach the postmaster only.
 package pgtest
 
 import (
@@ -57,9 +59,10 @@ type Server struct {
 	port int
 	cred *syscall.Credential // nil: run as the test's user
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when cmd has exited
+	paused []int         // the backends Pause stopped
 }
 
 // Start initialises a cluster in a temporary directory, starts postgres on
@@ -156,16 +159,25 @@ func (s *Server) Kill() {
 	if s.cmd == nil {
 		return
 	}
-	pgid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	<-s.done
-	// Backends are the postmaster's children, not ours: wait for the
-	// group to be empty (they may still be exiting after SIGKILL).
-	deadline := time.Now().Add(startTimeout)
-	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	pm := s.cmd.Process.Pid
+	// Stopped, the postmaster forks no backend while its children are
+	// listed; SIGKILL ends a stopped process too.
+	_ = syscall.Kill(pm, syscall.SIGSTOP)
+	kids := children(pm)
+	_ = syscall.Kill(pm, syscall.SIGKILL)
+	for _, pid := range kids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	s.cmd, s.done = nil, nil
+	<-s.done
+	// The backends are the postmaster's children, not ours: wait until
+	// they are gone too.
+	deadline := time.Now().Add(startTimeout)
+	for _, pid := range kids {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	s.cmd, s.done, s.paused = nil, nil, nil
 }
 
 // Restart starts a killed server again on the same port and data
@@ -192,21 +204,39 @@ func (s *Server) Restart() {
 // Pause freezes every process of the server with SIGSTOP: its port stays
 // open and the kernel still accepts connections, but nothing is answered,
 // as with a hung server, until Resume. Kill kills a paused server too.
-func (s *Server) Pause() { s.signalGroup(syscall.SIGSTOP) }
-
-// Resume lets a paused server run again.
-func (s *Server) Resume() { s.signalGroup(syscall.SIGCONT) }
-
-func (s *Server) signalGroup(sig syscall.Signal) {
+func (s *Server) Pause() {
 	s.tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	pm := s.running()
+	_ = syscall.Kill(pm, syscall.SIGSTOP) // first: it forks no more backends
+	s.paused = children(pm)
+	for _, pid := range s.paused {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+}
+
+// Resume lets a paused server run again.
+func (s *Server) Resume() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pm := s.running()
+	for _, pid := range s.paused {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	s.paused = nil
+	_ = syscall.Kill(pm, syscall.SIGCONT)
+}
+
+// running returns the postmaster's pid, failing the test if it is not
+// running. s.mu must be held.
+func (s *Server) running() int {
+	s.tb.Helper()
 	if s.cmd == nil {
-		s.tb.Fatalf("pgtest: signal %v: server on port %d is not running", sig, s.port)
+		s.tb.Fatalf("pgtest: server on port %d is not running", s.port)
 	}
-	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
-		s.tb.Fatalf("pgtest: signal %v: %v", sig, err)
-	}
+	return s.cmd.Process.Pid
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }

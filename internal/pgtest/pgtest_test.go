@@ -89,19 +89,52 @@ func TestTwoServersDoNotShare(t *testing.T) {
 
 func TestPauseResume(t *testing.T) {
 	s := Start(t)
+	ctx := context.Background()
+	open, err := pgx.Connect(ctx, s.ConnString()) // served by a backend before the pause
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close(ctx)
 	s.Pause()
 	start := time.Now()
 	if got, err := query(s, "SELECT 1::text"); err == nil {
-		t.Fatalf("paused server answered %q", got)
+		t.Fatalf("paused server answered a new connection: %q", got)
 	}
 	if d := time.Since(start); d < time.Second {
 		t.Fatalf("a paused server failed a query in %v; it should hang until the client's timeout", d)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := open.Exec(qctx, "SELECT 1"); err == nil {
+		t.Fatal("a paused server's backend answered on an open connection")
 	}
 	s.Resume()
 	if got, err := query(s, "SELECT 1::text"); err != nil || got != "1" {
 		t.Fatalf("after Resume: %q, %v", got, err)
 	}
 	s.Pause() // Kill (in Cleanup) must kill a paused server too
+}
+
+// Kill ends the backends too, not only the postmaster.
+func TestKillEndsBackends(t *testing.T) {
+	s := Start(t)
+	ctx := context.Background()
+	open, err := pgx.Connect(ctx, s.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close(ctx)
+	pid := int(open.PgConn().PID())
+	if !alive(pid) {
+		t.Fatalf("backend %d not found", pid)
+	}
+	s.Kill()
+	if alive(pid) {
+		t.Fatalf("backend %d outlived Kill", pid)
+	}
+	if _, err := open.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("an open connection still works after Kill")
+	}
 }
 
 // fakeTB records how a helper gave up, and stops it as Skip/Fatal would.

@@ -61,20 +61,22 @@
 //
 //   - a replacement (Update.Replace) is INSERT … ON CONFLICT (id) DO
 //     UPDATE, whose update applies unless the row is live and superseded;
-//   - a delta first locks the row (SELECT … FOR UPDATE, in a CTE of the
-//     same statement), which waits for a concurrent Save and then sees its
-//     result, then UPDATEs it: the stored keys minus the ones the delta
-//     sets or deletes, plus the ones it sets, computed by the server from
-//     the row as it is at that moment. Two requests that change different
-//     keys of one session at the same time therefore both persist; two
-//     that change the same key race, and the last write wins.
+//   - a delta is one UPDATE of a live, not superseded row, which computes
+//     the new values on the server from the row as it is when the UPDATE
+//     runs: the stored keys minus the ones the delta sets or deletes, plus
+//     the ones it sets. PostgreSQL makes a concurrent UPDATE of the row
+//     wait for this one to commit and then re-read it, so two requests that
+//     change different keys of one session at the same time both persist;
+//     two that change the same key race, and the last write wins.
 //
 // A delta on a row that is missing or has expired changes nothing and
 // returns an error wrapping [sessionmw.ErrNotFound]. A Save on a live row
 // whose successor is set changes nothing and returns an error wrapping
 // [sessionmw.ErrSuperseded]; since the check and the write are one atomic
 // statement, of several concurrent Saves that set a successor exactly one
-// succeeds.
+// succeeds. The statement also reports the row as it was when it began,
+// which tells the two errors apart; only when a concurrent Save or Delete
+// changed the row meanwhile does a second SELECT read which it was.
 //
 // # Expiry
 //

@@ -14,14 +14,14 @@ import (
 // encodeMeta returns m as JSON, which keeps every exported field of
 // sessionmw.Meta, those a later version adds included, and the difference
 // between nil and empty Groups. JSON text cannot hold invalid UTF-8
-// (encoding/json would replace it with U+FFFD): such metadata is refused
+// (encoding/json would replace it with the escape \ufffd): such metadata is refused
 // rather than stored altered.
 func encodeMeta(m sessionmw.Meta) ([]byte, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Contains(b, []byte("\uFFFD")) { // rare: check it round-trips
+	if bytes.Contains(b, []byte(`\ufffd`)) { // rare: check it round-trips
 		var back sessionmw.Meta
 		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, m) {
 			return nil, errNotText

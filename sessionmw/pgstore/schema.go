@@ -51,9 +51,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // statements are the SQL statements of a Store on one table.
 type statements struct {
-	table                                 string
-	load, replace, delta, delete, subject string
-	clean                                 string
+	table                               string
+	load, replace, delta, state, delete string
+	subject                             string
+	clean                               string
 }
 
 func newStatements(table string) statements {
@@ -70,16 +71,15 @@ ON CONFLICT (id) DO UPDATE SET keys = excluded.keys, vals = excluded.vals, meta 
 	expires = excluded.expires
 WHERE t.successor = '' OR t.expires <= now()`),
 
-		// old locks the row and reads its latest committed version (a
-		// concurrent Save commits first, then old sees its result), so
-		// that the reply tells a missing or expired row from a
-		// superseded one. The UPDATE then merges into that version: the
-		// stored keys minus those the delta names ($2), plus the new
-		// ones ($3, $4).
-		delta: r.Replace(`WITH old AS (
-	SELECT expires > now() AS live, successor <> '' AS superseded
-	FROM {table} WHERE id = $1 FOR UPDATE
-), saved AS (
+		// One UPDATE merges the delta into the row as it is when the
+		// UPDATE runs (a concurrent Save commits first, then this one
+		// re-reads the row): the stored keys minus those the delta names
+		// ($2), plus the new ones ($3, $4). The outer SELECT reads the
+		// row as it was when the statement started, so that a refused
+		// update tells a missing or expired row from a superseded one
+		// without a second round trip (see Save for the race where it
+		// cannot).
+		delta: r.Replace(`WITH saved AS (
 	UPDATE {table} AS t SET
 		(keys, vals) = (
 			SELECT coalesce(array_agg(k), '{}'), coalesce(array_agg(v), '{}')
@@ -91,10 +91,14 @@ WHERE t.successor = '' OR t.expires <= now()`),
 		),
 		meta = $5, subject = $6, successor = $7, created = $8,
 		expires = now() + $9 * interval '1 microsecond'
-	WHERE t.id = $1 AND (SELECT live AND NOT superseded FROM old)
+	WHERE t.id = $1 AND t.expires > now() AND t.successor = ''
 	RETURNING 1
 )
-SELECT (SELECT live FROM old), (SELECT superseded FROM old), EXISTS (SELECT FROM saved)`),
+SELECT EXISTS (SELECT FROM saved), old.expires > now(), old.successor <> ''
+FROM (SELECT) AS one LEFT JOIN {table} AS old ON old.id = $1`),
+
+		// The state of a row now, for a delta refused in a race.
+		state: r.Replace(`SELECT expires > now(), successor <> '' FROM {table} WHERE id = $1`),
 
 		delete: r.Replace(`DELETE FROM {table} WHERE id = $1`),
 

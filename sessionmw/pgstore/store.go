@@ -261,21 +261,30 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 	for _, k := range u.Delete {
 		drop = append(drop, []byte(k))
 	}
-	var live, superseded *bool
 	var saved bool
+	var live, superseded *bool // nil: no row
 	err = s.pool.QueryRow(octx, s.sql.delta, id, drop, keys, vals, meta,
-		u.Meta.Subject, u.Meta.Successor, u.Meta.Created, micros).Scan(&live, &superseded, &saved)
+		u.Meta.Subject, u.Meta.Successor, u.Meta.Created, micros).Scan(&saved, &live, &superseded)
+	if err == nil && !saved && live != nil && *live && !*superseded {
+		// The row was live and not superseded when the statement began,
+		// yet the update was refused: a concurrent Save superseded it,
+		// or a Delete removed it, meanwhile. Read which.
+		err = s.pool.QueryRow(octx, s.sql.state, id).Scan(&live, &superseded)
+		if errors.Is(err, pgx.ErrNoRows) {
+			live, err = nil, nil
+		}
+	}
 	switch {
 	case err != nil:
 		return s.classify(ctx, s.where("save", id), err)
 	case saved:
 		return nil
-	case live == nil || !*live:
-		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
-	case superseded != nil && *superseded:
+	case live != nil && *live && *superseded:
 		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrSuperseded)
 	}
-	return fmt.Errorf("%s: unexpected reply: row live and not superseded, yet not updated", s.where("save", id))
+	// Missing or expired; or re-created by a Replace since: either way
+	// not the session this delta was for.
+	return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
 }
 
 // replace runs a Replace: an upsert whose update is refused on a live
