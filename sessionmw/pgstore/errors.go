@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,23 +12,17 @@ import (
 	"github.com/sessionmw/go/sessionmw"
 )
 
-// fingerprint names a session in errors without revealing its id: the
-// first 8 hex digits of the id's SHA-256, enough to correlate log lines.
-func fingerprint(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:4])
-}
-
 // where names an operation on a session for an error message: the
-// operation, a fingerprint of the id (never the id) and the server.
+// operation, the id's fingerprint (sessionmw.Fingerprint, never the id)
+// and the server.
 func (s *Store) where(op, id string) string {
-	return fmt.Sprintf("sessionmw: pgstore: %s session %s on %s", op, fingerprint(id), s.addr)
+	return fmt.Sprintf("sessionmw: pgstore: %s session %s on %s", op, sessionmw.Fingerprint(id), s.addr)
 }
 
 // whereSubject names an operation on a subject's sessions: a fingerprint
 // of the subject (which may be an e-mail address) and the server.
 func (s *Store) whereSubject(subject string) string {
-	return fmt.Sprintf("sessionmw: pgstore: list sessions of subject %s on %s", fingerprint(subject), s.addr)
+	return fmt.Sprintf("sessionmw: pgstore: list sessions of subject %s on %s", sessionmw.Fingerprint(subject), s.addr)
 }
 
 // unavailableStates are the SQLSTATEs (or, ending in "*", classes) that

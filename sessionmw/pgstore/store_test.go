@@ -254,7 +254,7 @@ func testNotText(t *testing.T, srv *pgtest.Server) {
 	}
 	for _, m := range refused {
 		if err := s.Save(ctx, "m", sessionmw.Update{Replace: true, Meta: m}, time.Hour); err == nil {
-			t.Errorf("Save with Meta %q stored it", m)
+			t.Errorf("Save with Meta %#v stored it", m)
 		}
 	}
 	if r := mustLoad(t, s, "m"); r != nil {
@@ -264,7 +264,7 @@ func testNotText(t *testing.T, srv *pgtest.Server) {
 	m := sessionmw.Meta{Credential: "\uFFFD", Groups: []string{"\uFFFD"}}
 	mustSave(t, s, "m", sessionmw.Update{Replace: true, Meta: m}, time.Hour)
 	if got := mustLoad(t, s, "m").Meta; !reflect.DeepEqual(got, m) {
-		t.Fatalf("Meta = %q, want %q", got, m)
+		t.Fatalf("Meta = %#v, want %#v", got, m)
 	}
 }
 

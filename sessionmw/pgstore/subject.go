@@ -35,7 +35,7 @@ func (s *Store) SubjectSessions(ctx context.Context, subject string) ([]sessionm
 			return nil, s.classify(ctx, where, err)
 		}
 		if info.Meta, err = decodeMeta(meta); err != nil {
-			return nil, fmt.Errorf("%s: session %s: decode metadata: %w", where, fingerprint(info.ID), err)
+			return nil, fmt.Errorf("%s: session %s: decode metadata: %w", where, sessionmw.Fingerprint(info.ID), err)
 		}
 		infos = append(infos, info)
 	}

@@ -41,8 +41,7 @@ func (s *Store) deleteExpired(ctx context.Context) (int64, error) {
 func (s *Store) deleteBatch(ctx context.Context) (int64, error) {
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res, err := s.write.ExecContext(octx, `DELETE FROM sessions WHERE id IN (
-	SELECT id FROM sessions WHERE expires <= ?1 ORDER BY expires LIMIT ?2)`, time.Now().UnixNano(), s.batch)
+	res, err := s.stmt.clean.ExecContext(octx, time.Now().UnixNano(), s.batch)
 	if err != nil {
 		return 0, s.classify(ctx, "sessionmw: sqlitestore: delete expired sessions in "+s.path, err)
 	}

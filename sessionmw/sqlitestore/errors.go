@@ -2,8 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -13,17 +11,11 @@ import (
 	"github.com/sessionmw/go/sessionmw"
 )
 
-// fingerprint names a session in errors without revealing its id: the
-// first 8 hex digits of the id's SHA-256, enough to correlate log lines.
-func fingerprint(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:4])
-}
-
 // where names an operation on a session for an error message: the
-// operation, a fingerprint of the id (never the id) and the file.
+// operation, the id's fingerprint (sessionmw.Fingerprint, never the id)
+// and the file.
 func (s *Store) where(op, id string) string {
-	return fmt.Sprintf("sessionmw: sqlitestore: %s session %s in %s", op, fingerprint(id), s.path)
+	return fmt.Sprintf("sessionmw: sqlitestore: %s session %s in %s", op, sessionmw.Fingerprint(id), s.path)
 }
 
 // classify wraps err, returned by SQLite or database/sql during the

@@ -31,6 +31,7 @@ type Store struct {
 	codec   sessionmw.Codec
 	batch   int
 	logger  *slog.Logger
+	stmt    statements
 	closed  atomic.Bool
 
 	stop    context.CancelFunc // stops the cleaner
@@ -81,6 +82,11 @@ func New(path string, opts ...Option) (*Store, error) {
 		s.read.Close()
 		return nil, s.classify(ctx, "sessionmw: sqlitestore: New: create the schema in "+path, err)
 	}
+	if s.stmt, err = prepare(ctx, s.write, s.read); err != nil {
+		s.write.Close()
+		s.read.Close()
+		return nil, s.classify(ctx, "sessionmw: sqlitestore: New: prepare statements on "+path, err)
+	}
 	cctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	if cfg.interval > 0 {
@@ -113,7 +119,7 @@ func (s *Store) Close() error {
 	}
 	s.stop()
 	s.cleaner.Wait()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.stmt.close(), s.read.Close(), s.write.Close())
 }
 
 func (s *Store) closedError(where string) error {
@@ -129,7 +135,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionmw.Record, error) 
 	}
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	rows, err := s.read.QueryContext(octx, sqlLoad, id, time.Now().UnixNano())
+	rows, err := s.stmt.load.QueryContext(octx, id, time.Now().UnixNano())
 	if err != nil {
 		return nil, s.classify(ctx, s.where("load", id), err)
 	}
@@ -203,7 +209,7 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 	refused, err := s.inTx(octx, func(tx *sql.Tx) (error, error) {
 		var liveUntil int64
 		var successor string
-		err := tx.QueryRowContext(octx, sqlState, id).Scan(&liveUntil, &successor)
+		err := tx.StmtContext(octx, s.stmt.state).QueryRowContext(octx, id).Scan(&liveUntil, &successor)
 		live := err == nil && liveUntil > now
 		switch {
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
@@ -213,23 +219,23 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 		case !live && !u.Replace:
 			return sessionmw.ErrNotFound, nil
 		}
-		if _, err := tx.ExecContext(octx, sqlUpsert, id, meta, u.Meta.Subject, u.Meta.Successor, u.Meta.Created, expires); err != nil {
+		if _, err := tx.StmtContext(octx, s.stmt.upsert).ExecContext(octx, id, meta, u.Meta.Subject, u.Meta.Successor, u.Meta.Created, expires); err != nil {
 			return nil, err
 		}
 		drop := u.Delete
 		if u.Replace || !live {
 			drop = nil
-			if _, err := tx.ExecContext(octx, sqlDropValues, id); err != nil {
+			if _, err := tx.StmtContext(octx, s.stmt.dropValues).ExecContext(octx, id); err != nil {
 				return nil, err
 			}
 		}
 		for _, k := range drop {
-			if _, err := tx.ExecContext(octx, sqlDropValue, id, []byte(k)); err != nil {
+			if _, err := tx.StmtContext(octx, s.stmt.dropValue).ExecContext(octx, id, []byte(k)); err != nil {
 				return nil, err
 			}
 		}
 		for _, e := range set {
-			if _, err := tx.ExecContext(octx, sqlSetValue, id, e.key, e.value); err != nil {
+			if _, err := tx.StmtContext(octx, s.stmt.setValue).ExecContext(octx, id, e.key, e.value); err != nil {
 				return nil, err
 			}
 		}
@@ -275,24 +281,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if _, err := s.write.ExecContext(octx, sqlDelete, id); err != nil {
+	if _, err := s.stmt.delete.ExecContext(octx, id); err != nil {
 		return s.classify(ctx, s.where("delete", id), err)
 	}
 	return nil
 }
-
-// The statements. ?2 of sqlLoad is now, in Unix nanoseconds.
-const (
-	sqlLoad = `SELECT s.meta, v.id IS NOT NULL, v.key, v.value FROM sessions AS s
-LEFT JOIN session_values AS v ON v.id = s.id
-WHERE s.id = ?1 AND s.expires > ?2`
-	sqlState  = `SELECT expires, successor FROM sessions WHERE id = ?`
-	sqlUpsert = `INSERT INTO sessions (id, meta, subject, successor, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT (id) DO UPDATE SET meta = excluded.meta, subject = excluded.subject,
-	successor = excluded.successor, created = excluded.created, expires = excluded.expires`
-	sqlDropValues = `DELETE FROM session_values WHERE id = ?`
-	sqlDropValue  = `DELETE FROM session_values WHERE id = ? AND key = ?`
-	sqlSetValue   = `INSERT INTO session_values (id, key, value) VALUES (?1, ?2, ?3)
-ON CONFLICT (id, key) DO UPDATE SET value = excluded.value`
-	sqlDelete = `DELETE FROM sessions WHERE id = ?`
-)

@@ -14,7 +14,7 @@ import (
 // empty subject (anonymous sessions) is not indexed and gives an empty
 // list.
 func (s *Store) SubjectSessions(ctx context.Context, subject string) ([]sessionmw.SessionInfo, error) {
-	where := fmt.Sprintf("sessionmw: sqlitestore: list sessions of subject %s in %s", fingerprint(subject), s.path)
+	where := fmt.Sprintf("sessionmw: sqlitestore: list sessions of subject %s in %s", sessionmw.Fingerprint(subject), s.path)
 	if s.closed.Load() {
 		return nil, s.closedError(where)
 	}
@@ -23,8 +23,7 @@ func (s *Store) SubjectSessions(ctx context.Context, subject string) ([]sessionm
 	}
 	octx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	rows, err := s.read.QueryContext(octx, `SELECT id, meta FROM sessions
-WHERE subject = ?1 AND subject <> '' AND expires > ?2 ORDER BY created, id`, subject, time.Now().UnixNano())
+	rows, err := s.stmt.subject.QueryContext(octx, subject, time.Now().UnixNano())
 	if err != nil {
 		return nil, s.classify(ctx, where, err)
 	}
@@ -37,7 +36,7 @@ WHERE subject = ?1 AND subject <> '' AND expires > ?2 ORDER BY created, id`, sub
 			return nil, s.classify(ctx, where, err)
 		}
 		if info.Meta, err = decodeMeta([]byte(meta)); err != nil {
-			return nil, fmt.Errorf("%s: session %s: decode metadata: %w", where, fingerprint(info.ID), err)
+			return nil, fmt.Errorf("%s: session %s: decode metadata: %w", where, sessionmw.Fingerprint(info.ID), err)
 		}
 		infos = append(infos, info)
 	}
