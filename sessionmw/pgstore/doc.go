@@ -74,9 +74,9 @@
 // whose successor is set changes nothing and returns an error wrapping
 // [sessionmw.ErrSuperseded]; since the check and the write are one atomic
 // statement, of several concurrent Saves that set a successor exactly one
-// succeeds. The statement also reports the row as it was when it began,
-// which tells the two errors apart; only when a concurrent Save or Delete
-// changed the row meanwhile does a second SELECT read which it was.
+// succeeds. A refused delta takes a second round trip, a SELECT that
+// tells the two errors apart; the middleware loads a session just before
+// it saves it, so that is rare.
 //
 // # Expiry
 //

@@ -74,30 +74,22 @@ WHERE t.successor = '' OR t.expires <= now()`),
 		// One UPDATE merges the delta into the row as it is when the
 		// UPDATE runs (a concurrent Save commits first, then this one
 		// re-reads the row): the stored keys minus those the delta names
-		// ($2), plus the new ones ($3, $4). The outer SELECT reads the
-		// row as it was when the statement started, so that a refused
-		// update tells a missing or expired row from a superseded one
-		// without a second round trip (see Save for the race where it
-		// cannot).
-		delta: r.Replace(`WITH saved AS (
-	UPDATE {table} AS t SET
-		(keys, vals) = (
-			SELECT coalesce(array_agg(k), '{}'), coalesce(array_agg(v), '{}')
-			FROM (
-				SELECT k, v FROM unnest(t.keys, t.vals) AS o(k, v) WHERE k <> ALL ($2::bytea[])
-				UNION ALL
-				SELECT k, v FROM unnest($3::bytea[], $4::bytea[]) AS n(k, v)
-			) AS merged
-		),
-		meta = $5, subject = $6, successor = $7, created = $8,
-		expires = now() + $9 * interval '1 microsecond'
-	WHERE t.id = $1 AND t.expires > now() AND t.successor = ''
-	RETURNING 1
-)
-SELECT EXISTS (SELECT FROM saved), old.expires > now(), old.successor <> ''
-FROM (SELECT) AS one LEFT JOIN {table} AS old ON old.id = $1`),
+		// ($2), plus the new ones ($3, $4).
+		delta: r.Replace(`UPDATE {table} AS t SET
+	(keys, vals) = (
+		SELECT coalesce(array_agg(k), '{}'), coalesce(array_agg(v), '{}')
+		FROM (
+			SELECT k, v FROM unnest(t.keys, t.vals) AS o(k, v) WHERE k <> ALL ($2::bytea[])
+			UNION ALL
+			SELECT k, v FROM unnest($3::bytea[], $4::bytea[]) AS n(k, v)
+		) AS merged
+	),
+	meta = $5, subject = $6, successor = $7, created = $8,
+	expires = now() + $9 * interval '1 microsecond'
+WHERE t.id = $1 AND t.expires > now() AND t.successor = ''`),
 
-		// The state of a row now, for a delta refused in a race.
+		// Why a delta was refused: no row, an expired one, or a
+		// superseded one.
 		state: r.Replace(`SELECT expires > now(), successor <> '' FROM {table} WHERE id = $1`),
 
 		delete: r.Replace(`DELETE FROM {table} WHERE id = $1`),

@@ -261,29 +261,27 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 	for _, k := range u.Delete {
 		drop = append(drop, []byte(k))
 	}
-	var saved bool
-	var live, superseded *bool // nil: no row
-	err = s.pool.QueryRow(octx, s.sql.delta, id, drop, keys, vals, meta,
-		u.Meta.Subject, u.Meta.Successor, u.Meta.Created, micros).Scan(&saved, &live, &superseded)
-	if err == nil && !saved && live != nil && *live && !*superseded {
-		// The row was live and not superseded when the statement began,
-		// yet the update was refused: a concurrent Save superseded it,
-		// or a Delete removed it, meanwhile. Read which.
-		err = s.pool.QueryRow(octx, s.sql.state, id).Scan(&live, &superseded)
-		if errors.Is(err, pgx.ErrNoRows) {
-			live, err = nil, nil
-		}
+	tag, err := s.pool.Exec(octx, s.sql.delta, id, drop, keys, vals, meta,
+		u.Meta.Subject, u.Meta.Successor, u.Meta.Created, micros)
+	if err != nil {
+		return s.classify(ctx, s.where("save", id), err)
 	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// Refused (rarely: the middleware loaded the session just before):
+	// read why, in a second round trip.
+	var live, superseded bool
+	err = s.pool.QueryRow(octx, s.sql.state, id).Scan(&live, &superseded)
 	switch {
+	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
 		return s.classify(ctx, s.where("save", id), err)
-	case saved:
-		return nil
-	case live != nil && *live && *superseded:
+	case live && superseded:
 		return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrSuperseded)
 	}
-	// Missing or expired; or re-created by a Replace since: either way
-	// not the session this delta was for.
+	// Missing or expired; or re-created by a Replace since the UPDATE:
+	// either way not the session this delta was for.
 	return fmt.Errorf("%s: %w", s.where("save", id), sessionmw.ErrNotFound)
 }
 
