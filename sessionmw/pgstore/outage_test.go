@@ -112,6 +112,7 @@ func TestKill9Outage(t *testing.T) {
 	}
 	detected := time.Since(killed)
 
+	beforeRestart := time.Now()
 	srv.Restart() // same port and data, through crash recovery
 	restarted := time.Now()
 	var recovered time.Duration
@@ -146,8 +147,9 @@ func TestKill9Outage(t *testing.T) {
 		}
 	}
 	t.Logf("kill -9: every operation failed with ErrStoreUnavailable within %v after the kill (slowest call %v, timeout %v); "+
-		"the same Store served again %v after the server was back; %d writers lost no acknowledged write",
-		detected, slowest, timeout, recovered, writers)
+		"the server took %v to come back (crash recovery), and the same Store served again %v after that; "+
+		"%d writers lost no acknowledged write",
+		detected, slowest, timeout, restarted.Sub(beforeRestart), recovered, writers)
 }
 
 // TestHungServer freezes the server (SIGSTOP): connections stay open but
