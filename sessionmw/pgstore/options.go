@@ -27,8 +27,8 @@ const (
 	// DefaultCleanupInterval is how often the background cleaner deletes
 	// expired sessions. Expired sessions are never loaded whatever the
 	// interval: the cleaner only reclaims their space. A shorter interval
-	// keeps the table smaller at the cost of more frequent scans of the
-	// expiry index.
+	// keeps the table smaller at the cost of more frequent scans of it
+	// (expires has no index: see the package documentation).
 	DefaultCleanupInterval = 5 * time.Minute
 
 	// DefaultCleanupBatch is how many expired sessions one DELETE of the
@@ -81,7 +81,7 @@ var tableName = regexp.MustCompile(`^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0
 // WithTable sets the table that holds the sessions (default DefaultTable):
 // a lower-case SQL identifier of at most 51 characters, optionally
 // qualified by a schema ("auth.sessions"). Migrate creates it, and its
-// indexes, named after it ("sessions_expires_idx", "sessions_subject_idx").
+// index on the subject, named after it ("sessions_subject_idx").
 func WithTable(name string) Option {
 	return func(c *config) error {
 		if !tableName.MatchString(name) {

@@ -15,13 +15,13 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
-// schema returns the statements that create table and its indexes.
+// schema returns the statements that create table and its index.
 func schema(table string) string {
 	name := table[strings.LastIndexByte(table, '.')+1:]
 	return strings.NewReplacer("{table}", table, "{name}", name).Replace(schemaSQL)
 }
 
-// Migrate creates the Store's table and indexes unless they exist (see the
+// Migrate creates the Store's table and index unless they exist (see the
 // package documentation for the schema). It is idempotent, and safe to
 // run from several processes at once: a transaction-scoped advisory lock
 // serialises them. It needs the right to create tables in the schema.
@@ -98,8 +98,9 @@ WHERE t.id = $1 AND t.expires > now() AND t.successor = ''`),
 		subject: r.Replace(`SELECT id, meta FROM {table}
 WHERE subject = $1 AND subject <> '' AND expires > now() ORDER BY created, id`),
 
-		// SKIP LOCKED: rows a Save holds are left for the next batch, and
-		// cleaners of several processes share the work.
+		// A scan of the table (expires has no index, so that Saves are
+		// HOT updates). SKIP LOCKED: rows a Save holds are left for the
+		// next batch, and cleaners of several processes share the work.
 		clean: r.Replace(`DELETE FROM {table} WHERE id IN (
 	SELECT id FROM {table} WHERE expires <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`),
 	}

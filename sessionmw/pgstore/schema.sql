@@ -10,6 +10,5 @@ CREATE TABLE IF NOT EXISTS {table} (
 	successor text COLLATE "C" NOT NULL,
 	created   bigint NOT NULL,
 	expires   timestamptz NOT NULL
-);
-CREATE INDEX IF NOT EXISTS {name}_expires_idx ON {table} (expires);
+) WITH (fillfactor = 80);
 CREATE INDEX IF NOT EXISTS {name}_subject_idx ON {table} (subject, created, id) WHERE subject <> '';
