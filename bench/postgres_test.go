@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/pgxstore"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionmw/go/internal/pgtest"
@@ -192,5 +193,58 @@ func (p *countingProxy) forward(server io.Writer, client io.Reader) {
 		if _, err := io.CopyN(server, client, n-4); err != nil {
 			return
 		}
+	}
+}
+
+// TestPostgresStatementTimes runs write requests of each contender on a
+// server with pg_stat_statements and logs, per statement, how long the
+// server spent executing it: the part of a request's time that is the
+// server's, apart from the round trip and the client. Each request must
+// run exactly one read and one write statement.
+func TestPostgresStatementTimes(t *testing.T) {
+	srv := pgtest.Start(t, "shared_preload_libraries", "pg_stat_statements")
+	srv.Exec("CREATE EXTENSION pg_stat_statements")
+	const requests = 2000
+	for _, mk := range pgLibs(srv.ConnString()) {
+		l := mk.new(t)
+		reqs := returningRequests(t, l, 1)
+		h := l.handler(true, nil)
+		for range requests {
+			rc := *reqs[0]
+			h.ServeHTTP(newWriter(), &rc)
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), srv.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `SELECT calls, total_exec_time / calls * 1000,
+	left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_statements
+	WHERE calls >= $1 ORDER BY query`, requests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type stat struct {
+		calls  int64
+		micros float64
+		query  string
+	}
+	var stats []stat
+	for rows.Next() {
+		var s stat
+		if err := rows.Scan(&s.calls, &s.micros, &s.query); err != nil {
+			t.Fatal(err)
+		}
+		stats = append(stats, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stats {
+		t.Logf("%5.1f us executing, %d calls: %s", s.micros, s.calls, s.query)
+	}
+	if len(stats) != 4 { // each contender's SELECT and its write
+		t.Fatalf("%d statements ran %d times or more, want 4 (a read and a write per contender)", len(stats), requests)
 	}
 }

@@ -74,16 +74,13 @@ WHERE t.successor = '' OR t.expires <= now()`),
 		// One UPDATE merges the delta into the row as it is when the
 		// UPDATE runs (a concurrent Save commits first, then this one
 		// re-reads the row): the stored keys minus those the delta names
-		// ($2), plus the new ones ($3, $4).
+		// ($2), plus the new ones ($3, $4). keys and vals are filtered
+		// alike, in array order, so that they stay paired.
 		delta: r.Replace(`UPDATE {table} AS t SET
-	(keys, vals) = (
-		SELECT coalesce(array_agg(k), '{}'), coalesce(array_agg(v), '{}')
-		FROM (
-			SELECT k, v FROM unnest(t.keys, t.vals) AS o(k, v) WHERE k <> ALL ($2::bytea[])
-			UNION ALL
-			SELECT k, v FROM unnest($3::bytea[], $4::bytea[]) AS n(k, v)
-		) AS merged
-	),
+	keys = ARRAY(SELECT k FROM unnest(t.keys) WITH ORDINALITY AS o(k, i)
+		WHERE k <> ALL ($2::bytea[]) ORDER BY i) || $3::bytea[],
+	vals = ARRAY(SELECT v FROM unnest(t.keys, t.vals) WITH ORDINALITY AS o(k, v, i)
+		WHERE k <> ALL ($2::bytea[]) ORDER BY i) || $4::bytea[],
 	meta = $5, subject = $6, successor = $7, created = $8,
 	expires = now() + $9 * interval '1 microsecond'
 WHERE t.id = $1 AND t.expires > now() AND t.successor = ''`),
