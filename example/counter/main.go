@@ -5,6 +5,8 @@
 //	go run ./example/counter                      # http://127.0.0.1:8000/session_test
 //	go run ./example/counter -store ristretto -addr 127.0.0.1:9000
 //	go run ./example/counter -store redis -redis-url redis://127.0.0.1:6379/0
+//	go run ./example/counter -store postgres -pg-url postgres://app@127.0.0.1/app
+//	go run ./example/counter -store sqlite -sqlite-path sessions.db
 //
 // GET /healthz answers "ok"; health checks send X-Skip-Session and get no
 // session. POST /logout ends the session.
@@ -25,7 +27,9 @@ import (
 
 	"github.com/sessionmw/go/internal/serve"
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/pgstore"
 	"github.com/sessionmw/go/sessionmw/redisstore"
+	"github.com/sessionmw/go/sessionmw/sqlitestore"
 )
 
 func main() {
@@ -39,6 +43,7 @@ func main() {
 
 type options struct {
 	addr, secret, store, redisURL string
+	pgURL, sqlitePath             string
 	secure, verbose               bool
 	redisCache, redisTimeout      time.Duration
 }
@@ -49,10 +54,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&o.secret, "secret", os.Getenv("SESSION_SECRET"), "secret key, at least 32 bytes (default: $SESSION_SECRET, else random)")
-	fs.StringVar(&o.store, "store", "memory", "session store: memory, ristretto or redis")
+	fs.StringVar(&o.store, "store", "memory", "session store: memory, ristretto, redis, postgres or sqlite")
 	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis/Valkey URL for -store redis")
 	fs.DurationVar(&o.redisCache, "redis-cache", 0, "client-side cache TTL for -store redis (0: off)")
 	fs.DurationVar(&o.redisTimeout, "redis-timeout", redisstore.DefaultTimeout, "per-operation timeout for -store redis")
+	fs.StringVar(&o.pgURL, "pg-url", "postgres://postgres@127.0.0.1:5432/postgres", "PostgreSQL connection string for -store postgres (the table is created if missing)")
+	fs.StringVar(&o.sqlitePath, "sqlite-path", "sessions.db", "SQLite file for -store sqlite (created if missing)")
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -129,8 +136,24 @@ func openStore(ctx context.Context, o options) (sessionmw.Store, func(), error) 
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
+	case "postgres":
+		s, err := pgstore.New(ctx, o.pgURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	case "sqlite":
+		s, err := sqlitestore.New(o.sqlitePath)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("-store %q: want memory, ristretto or redis", o.store)
+	return nil, nil, fmt.Errorf("-store %q: want memory, ristretto, redis, postgres or sqlite", o.store)
 }
 
 func newMux(logger *slog.Logger) *http.ServeMux {

@@ -1,0 +1,89 @@
+package pgstore
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/sessionmw/go/sessionmw"
+)
+
+func TestMetaJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		meta sessionmw.Meta
+		ok   bool
+	}{
+		{"zero", sessionmw.Meta{}, true},
+		{"nil groups stay nil", sessionmw.Meta{Groups: nil}, true},
+		{"empty groups stay empty", sessionmw.Meta{Groups: []string{}}, true},
+		{"NUL is JSON text", sessionmw.Meta{Credential: "a\x00b", Groups: []string{"\x00"}}, true},
+		{"U+FFFD is valid text", sessionmw.Meta{Audience: "\uFFFD"}, true},
+		{"a backslash-u sequence is text", sessionmw.Meta{Audience: `\ufffd`}, true},
+		{"invalid UTF-8 is refused, not altered", sessionmw.Meta{Remember: "\xff"}, false},
+		{"invalid UTF-8 in a group", sessionmw.Meta{Groups: []string{"ok", "\xc3"}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := encodeMeta(tc.meta)
+			if (err == nil) != tc.ok {
+				t.Fatalf("encodeMeta: err = %v, want ok=%v", err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			got, err := decodeMeta(b)
+			if err != nil || !reflect.DeepEqual(got, tc.meta) {
+				t.Fatalf("round trip = %#v, %v; want %#v", got, err, tc.meta)
+			}
+		})
+	}
+}
+
+// FuzzDecodeMeta: no stored bytes make decodeMeta panic, and what decodes
+// encodes and decodes back to itself.
+func FuzzDecodeMeta(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `null`, `[]`, `{"Created":1,"Groups":null}`, `{"Groups":[]}`,
+		`{"Subject":"a\u0000b","Groups":["x","\ufffd"]}`, `{"Created":"x"}`,
+		`{"Created":1e400}`, `{"Unknown":{"deep":[1,2,3]}}`, "\xff", ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decodeMeta(data)
+		if err != nil {
+			return
+		}
+		b, err := encodeMeta(m)
+		if err != nil {
+			t.Fatalf("decoded %#v does not encode: %v", m, err)
+		}
+		back, err := decodeMeta(b)
+		if err != nil || !reflect.DeepEqual(back, m) {
+			t.Fatalf("%#v encodes to %q, which decodes to %#v, %v", m, b, back, err)
+		}
+	})
+}
+
+func TestMatchState(t *testing.T) {
+	tests := []struct {
+		code string
+		want bool
+	}{
+		{"08006", true},  // connection failure
+		{"53300", true},  // too many connections
+		{"57P01", true},  // admin shutdown
+		{"57P03", true},  // cannot connect now (starting up)
+		{"57014", true},  // query canceled
+		{"40P01", true},  // deadlock detected
+		{"42P01", false}, // undefined table: a mistake, not an outage
+		{"28P01", false}, // invalid password
+		{"57000", false}, // operator intervention, other than the listed ones
+		{"23505", false}, // unique violation
+	}
+	for _, tc := range tests {
+		if got := matchState(tc.code, unavailableStates); got != tc.want {
+			t.Errorf("matchState(%s) = %v, want %v", tc.code, got, tc.want)
+		}
+	}
+}
