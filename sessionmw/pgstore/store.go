@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/internal/sqlstore"
 )
 
 // Store is a sessionmw.Store and sessionmw.SubjectIndex that keeps each
@@ -201,7 +202,7 @@ func (s *Store) decode(keys, vals [][]byte, meta []byte) (*sessionmw.Record, err
 		}
 		rec.Values[i] = sessionmw.Entry{Key: string(k), Value: v}
 	}
-	m, err := decodeMeta(meta)
+	m, err := sqlstore.DecodeMeta(meta)
 	if err != nil {
 		return nil, fmt.Errorf("decode metadata: %w", err)
 	}
@@ -227,7 +228,7 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 	if !isText(id) || !isText(u.Meta.Subject) || !isText(u.Meta.Successor) {
 		return fmt.Errorf("%s: the id, subject or successor is not text (valid UTF-8 without NUL)", s.where("save", id))
 	}
-	meta, err := encodeMeta(u.Meta)
+	meta, err := sqlstore.EncodeMeta(u.Meta)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.where("save", id), err)
 	}

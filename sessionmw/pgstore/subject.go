@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/internal/sqlstore"
 )
 
 // SubjectSessions implements sessionmw.SubjectIndex: it returns the live
@@ -34,7 +35,7 @@ func (s *Store) SubjectSessions(ctx context.Context, subject string) ([]sessionm
 		if err := rows.Scan(&info.ID, &meta); err != nil {
 			return nil, s.classify(ctx, where, err)
 		}
-		if info.Meta, err = decodeMeta(meta); err != nil {
+		if info.Meta, err = sqlstore.DecodeMeta(meta); err != nil {
 			return nil, fmt.Errorf("%s: session %s: decode metadata: %w", where, sessionmw.Fingerprint(info.ID), err)
 		}
 		infos = append(infos, info)

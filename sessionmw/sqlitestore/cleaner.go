@@ -3,37 +3,22 @@ package sqlitestore
 import (
 	"context"
 	"time"
+
+	"github.com/sessionmw/go/sessionmw/internal/sqlstore"
 )
 
 // clean deletes expired sessions every interval until ctx is done.
 func (s *Store) clean(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.deleteExpired(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Warn("sessionmw: sqlitestore: deleting expired sessions failed; trying again later",
-				"file", s.path, "error", err)
-		}
-	}
+	sqlstore.Clean(ctx, interval, s.batch, s.deleteBatch, func(err error) {
+		s.logger.Warn("sessionmw: sqlitestore: deleting expired sessions failed; trying again later",
+			"file", s.path, "error", err)
+	})
 }
 
-// deleteExpired deletes expired sessions in transactions of at most
-// s.batch sessions, each bounded by the timeout, until one is short. It
-// returns how many it deleted.
+// deleteExpired deletes expired sessions in bounded batches until one is
+// short, and returns how many it deleted.
 func (s *Store) deleteExpired(ctx context.Context) (int64, error) {
-	var total int64
-	for {
-		n, err := s.deleteBatch(ctx)
-		total += n
-		if err != nil || n < int64(s.batch) {
-			return total, err
-		}
-	}
+	return sqlstore.DeleteExpired(ctx, s.batch, s.deleteBatch)
 }
 
 // deleteBatch deletes at most s.batch expired sessions, their values with

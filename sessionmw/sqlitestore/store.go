@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/internal/sqlstore"
 )
 
 // Store is a sessionmw.Store and sessionmw.SubjectIndex that keeps
@@ -150,7 +151,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionmw.Record, error) 
 		}
 		if rec == nil {
 			rec = &sessionmw.Record{}
-			if rec.Meta, err = decodeMeta([]byte(meta)); err != nil {
+			if rec.Meta, err = sqlstore.DecodeMeta([]byte(meta)); err != nil {
 				return nil, fmt.Errorf("%s: decode metadata: %w", s.where("load", id), err)
 			}
 		}
@@ -183,7 +184,7 @@ func (s *Store) Save(ctx context.Context, id string, u sessionmw.Update, ttl tim
 	if ttl <= 0 {
 		return fmt.Errorf("%s: non-positive TTL %v", where, ttl)
 	}
-	meta, err := encodeMeta(u.Meta)
+	meta, err := sqlstore.EncodeMeta(u.Meta)
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}

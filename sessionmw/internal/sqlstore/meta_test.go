@@ -1,4 +1,4 @@
-package pgstore
+package sqlstore
 
 import (
 	"reflect"
@@ -24,14 +24,14 @@ func TestMetaJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := encodeMeta(tc.meta)
+			b, err := EncodeMeta(tc.meta)
 			if (err == nil) != tc.ok {
 				t.Fatalf("encodeMeta: err = %v, want ok=%v", err, tc.ok)
 			}
 			if !tc.ok {
 				return
 			}
-			got, err := decodeMeta(b)
+			got, err := DecodeMeta(b)
 			if err != nil || !reflect.DeepEqual(got, tc.meta) {
 				t.Fatalf("round trip = %#v, %v; want %#v", got, err, tc.meta)
 			}
@@ -50,40 +50,17 @@ func FuzzDecodeMeta(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeMeta(data)
+		m, err := DecodeMeta(data)
 		if err != nil {
 			return
 		}
-		b, err := encodeMeta(m)
+		b, err := EncodeMeta(m)
 		if err != nil {
 			t.Fatalf("decoded %#v does not encode: %v", m, err)
 		}
-		back, err := decodeMeta(b)
+		back, err := DecodeMeta(b)
 		if err != nil || !reflect.DeepEqual(back, m) {
 			t.Fatalf("%#v encodes to %q, which decodes to %#v, %v", m, b, back, err)
 		}
 	})
-}
-
-func TestMatchState(t *testing.T) {
-	tests := []struct {
-		code string
-		want bool
-	}{
-		{"08006", true},  // connection failure
-		{"53300", true},  // too many connections
-		{"57P01", true},  // admin shutdown
-		{"57P03", true},  // cannot connect now (starting up)
-		{"57014", true},  // query canceled
-		{"40P01", true},  // deadlock detected
-		{"42P01", false}, // undefined table: a mistake, not an outage
-		{"28P01", false}, // invalid password
-		{"57000", false}, // operator intervention, other than the listed ones
-		{"23505", false}, // unique violation
-	}
-	for _, tc := range tests {
-		if got := matchState(tc.code, unavailableStates); got != tc.want {
-			t.Errorf("matchState(%s) = %v, want %v", tc.code, got, tc.want)
-		}
-	}
 }
