@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Codec turns one session value into bytes and back, for stores and modes
@@ -30,17 +31,33 @@ type Codec interface {
 // encoding/gob as an interface value, after the tag byte 'g'.
 //
 // gob must know every concrete type that travels inside an interface: the
-// basic types and slices of them are known, and this package registers
-// map[string]any and []any; any other type (your structs, named types,
-// time.Time, maps of other types) must be registered with gob.Register
-// before it is saved or loaded, in every process that shares the store.
-// gob loses the difference between a nil and an empty slice or map, and
-// does not keep pointers (a *T comes back as T).
+// basic types (bool, string, []byte, every integer and float type) and
+// slices of them are known, and this package registers map[string]any,
+// []any, time.Time, time.Duration and maps from string to each basic type
+// (map[string]int, map[string]string, …). Any other type (your structs,
+// named types, other maps) must be registered with gob.Register before it
+// is saved or loaded, in every process that shares the store; use
+// WithStrictValues in tests to catch one that is not. gob loses the
+// difference between a nil and an empty slice or map, and does not keep
+// pointers (a *T comes back as T).
 type GobCodec struct{}
 
+// Containers of the basic types travel without registration: gob knows
+// the basic types and slices of them, and these are registered here.
 func init() {
 	gob.Register(map[string]any(nil))
 	gob.Register([]any(nil))
+	gob.Register(time.Time{})
+	gob.Register(time.Duration(0))
+	for _, v := range []any{
+		map[string]string(nil), map[string]bool(nil), map[string][]byte(nil),
+		map[string]int(nil), map[string]int8(nil), map[string]int16(nil), map[string]int32(nil), map[string]int64(nil),
+		map[string]uint(nil), map[string]uint16(nil), map[string]uint32(nil), map[string]uint64(nil),
+		map[string]float32(nil), map[string]float64(nil), map[string][]string(nil), map[string]time.Time(nil),
+		[]time.Time(nil), [][]string(nil), []map[string]any(nil),
+	} {
+		gob.Register(v)
+	}
 }
 
 // Tags of GobCodec's encodings.

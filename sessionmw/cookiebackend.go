@@ -177,7 +177,7 @@ func (b *cookieBackend) commit(m *SessionManager, h http.Header, now int64) (boo
 		m.born(m.oldID)
 	}
 	m.oldID = ""
-	m.flags = m.flags&^(fRenew|fTouch|fReissue) | fStored
+	m.flags = m.flags&^(fRenew|fTouch|fReissue|fKeep) | fStored
 	maxAge := mw.cfg.cookieMaxAge()
 	for i, v := range vals {
 		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i+1), v, maxAge)

@@ -1,9 +1,11 @@
 package sessionmw_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -87,9 +89,10 @@ func FuzzCookieStorageOpen(f *testing.F) {
 }
 
 // FuzzLogoutBody posts arbitrary bodies with arbitrary content types to a
-// logged-in session: a logout happens only for a form body (within
-// MaxLogoutBody) carrying session_logout, and otherwise the next handler
-// reads the whole body, unconsumed.
+// logged-in session: a logout happens only for a form, multipart or JSON
+// body (within MaxLogoutBody) carrying session_logout, as net/http's and
+// encoding/json's own parsers see it, and otherwise the next handler reads
+// the whole body, unconsumed.
 func FuzzLogoutBody(f *testing.F) {
 	f.Add("session_logout=1", "application/x-www-form-urlencoded")
 	f.Add("a=1&session_logout", "application/x-www-form-urlencoded; charset=utf-8")
@@ -98,6 +101,12 @@ func FuzzLogoutBody(f *testing.F) {
 	f.Add("%zz&session_logout=1", "application/x-www-form-urlencoded")
 	f.Add(strings.Repeat("x", 70000)+"&session_logout=1", "application/x-www-form-urlencoded")
 	f.Add("", "")
+	f.Add(`{"session_logout": true}`, "application/json")
+	f.Add(`{"session_logout": false, "a": 1}`, "application/json")
+	f.Add(`{"session_logout": null}`, "application/json; charset=utf-8")
+	f.Add(`[{"session_logout": 1}]`, "application/json")
+	f.Add("--b\r\nContent-Disposition: form-data; name=\"session_logout\"\r\n\r\n1\r\n--b--\r\n", "multipart/form-data; boundary=b")
+	f.Add("--b\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\n1\r\n--b--\r\n", "multipart/form-data; boundary=b")
 	f.Fuzz(func(t *testing.T, body, contentType string) {
 		mw, err := sessionmw.New(storageFuzzSecret, sessionmw.WithCookieStorage(), sessionmw.WithLogout())
 		if err != nil {
@@ -116,10 +125,7 @@ func FuzzLogoutBody(f *testing.F) {
 		rec = httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 
-		ct, _, ctErr := mime.ParseMediaType(contentType)
-		form, formErr := url.ParseQuery(body)
-		wantLogout := ctErr == nil && ct == "application/x-www-form-urlencoded" && len(body) <= sessionmw.MaxLogoutBody &&
-			formErr == nil && form.Has(sessionmw.DefaultLogoutArg)
+		wantLogout := refLogoutBody(body, contentType)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d", rec.Code)
 		}
@@ -130,4 +136,42 @@ func FuzzLogoutBody(f *testing.F) {
 			t.Fatalf("next handler saw %q, want the session and all %d body bytes", rec.Body.String(), len(body))
 		}
 	})
+}
+
+// refLogoutBody is what FuzzLogoutBody expects of a body: a logout asked
+// for in a form, multipart or JSON body of at most MaxLogoutBody bytes, as
+// the standard library's parsers read it.
+func refLogoutBody(body, contentType string) bool {
+	ct, params, err := mime.ParseMediaType(contentType)
+	if err != nil || len(body) > sessionmw.MaxLogoutBody {
+		return false
+	}
+	arg := sessionmw.DefaultLogoutArg
+	switch ct {
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(body)
+		return err == nil && form.Has(arg)
+	case "application/json":
+		var obj map[string]any
+		if json.Unmarshal([]byte(body), &obj) != nil {
+			return false
+		}
+		v, ok := obj[arg]
+		return ok && v != nil && v != false
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return false
+		}
+		mr := multipart.NewReader(strings.NewReader(body), params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return false
+			}
+			if p.FormName() == arg {
+				return true
+			}
+		}
+	}
+	return false
 }

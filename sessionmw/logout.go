@@ -2,19 +2,22 @@ package sessionmw
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
 // Logout, as Kong's session plugin does it: a request whose method is one
 // of the logout methods, that carries a session, and that has the logout
-// argument in its query string or its form-encoded body, destroys the
-// session (server side, or through the revocation store in cookie
+// argument in its query string or (see WithLogoutBody) its body, destroys
+// the session (server side, or through the revocation store in cookie
 // storage), expires its cookies, and is answered 200 without reaching the
 // next handler.
 
@@ -35,6 +38,7 @@ type logoutConfig struct {
 	methods  []string
 	queryArg string
 	postArg  string
+	noBody   bool // WithLogoutBody(false): the body is never read
 }
 
 func (c *config) enableLogout() *logoutConfig {
@@ -83,11 +87,9 @@ func WithLogoutQueryArg(name string) Option {
 	}
 }
 
-// WithLogoutPostArg sets the form-body argument that asks for logout
-// (Kong's logout_post_arg; "" disables the body channel) and turns logout
-// on. At most MaxLogoutBody bytes of an
-// application/x-www-form-urlencoded body are read, and the next handler
-// still receives the whole body when the request is not a logout.
+// WithLogoutPostArg sets the body argument that asks for logout (Kong's
+// logout_post_arg; "" disables the body channel) and turns logout on. See
+// WithLogoutBody for which bodies are read.
 func WithLogoutPostArg(name string) Option {
 	return func(c *config) error {
 		if strings.ContainsAny(name, "&=#? ") {
@@ -98,31 +100,44 @@ func WithLogoutPostArg(name string) Option {
 	}
 }
 
+// WithLogoutBody sets whether the request body is read to find the
+// logout argument (Kong's read_body_for_logout; default true, false in
+// gateway.Kong) and turns logout on. At most MaxLogoutBody bytes of an
+// application/x-www-form-urlencoded, multipart/form-data or
+// application/json body are read (in JSON, a top-level member named
+// after the argument whose value is not false or null asks for logout);
+// the next handler still receives the whole body when the request is not
+// a logout. With false, only the query argument logs out.
+func WithLogoutBody(read bool) Option {
+	return func(c *config) error {
+		c.enableLogout().noBody = !read
+		return nil
+	}
+}
+
 // isLogout reports whether r asks to log out. It may replace r.Body with
 // an equivalent reader when it had to look into the body.
 func (lc *logoutConfig) isLogout(r *http.Request) bool {
-	ok := false
-	for _, m := range lc.methods {
-		if r.Method == m {
-			ok = true
-			break
-		}
-	}
-	if !ok {
+	if !slices.Contains(lc.methods, r.Method) {
 		return false
 	}
 	if lc.queryArg != "" && r.URL.RawQuery != "" && r.URL.Query().Has(lc.queryArg) {
 		return true
 	}
-	if lc.postArg == "" || r.Body == nil || r.Body == http.NoBody {
+	if lc.noBody || lc.postArg == "" || r.Body == nil || r.Body == http.NoBody {
 		return false
 	}
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/x-www-form-urlencoded" {
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return false
+	}
+	switch ct {
+	case "application/x-www-form-urlencoded", "application/json", "multipart/form-data":
+	default:
 		return false
 	}
 	if r.ContentLength > MaxLogoutBody {
-		return false // too large to be a logout form; leave it unread
+		return false // too large to be a logout request; leave it unread
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxLogoutBody+1))
 	// Whatever was read goes back in front of the rest of the body.
@@ -130,8 +145,51 @@ func (lc *logoutConfig) isLogout(r *http.Request) bool {
 	if err != nil || len(buf) > MaxLogoutBody {
 		return false
 	}
+	switch ct {
+	case "application/json":
+		return jsonAsks(buf, lc.postArg)
+	case "multipart/form-data":
+		return multipartAsks(buf, params["boundary"], lc.postArg)
+	}
 	form, err := url.ParseQuery(string(buf))
 	return err == nil && form.Has(lc.postArg)
+}
+
+// jsonAsks reports whether body is a JSON object with a member arg whose
+// value is not false or null.
+func jsonAsks(body []byte, arg string) bool {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return false
+	}
+	v, ok := obj[arg]
+	if !ok {
+		return false
+	}
+	switch strings.TrimSpace(string(v)) {
+	case "false", "null":
+		return false
+	}
+	return true
+}
+
+// multipartAsks reports whether a multipart/form-data body has a part
+// named arg. Parts are read from memory (the body is at most
+// MaxLogoutBody bytes).
+func multipartAsks(body []byte, boundary, arg string) bool {
+	if boundary == "" {
+		return false
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return false
+		}
+		if p.FormName() == arg {
+			return true
+		}
+	}
 }
 
 type replayBody struct {

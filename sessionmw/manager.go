@@ -46,6 +46,7 @@ const (
 	fFound                       // the request's credential led to a live session
 	fAuthed                      // the session was authenticated on this request
 	fCommitted                   // commit ran
+	fKeep                        // save a new session although nothing was set: its id was handed out
 )
 
 func (m *SessionManager) has(f mflag) bool { return m.flags&f != 0 }
@@ -99,7 +100,7 @@ func (m *SessionManager) forgetLocked() {
 	m.id, m.oldID = "", ""
 	m.shareMetaLocked(&noMeta)
 	m.session.reset()
-	m.flags &^= fStored | fRenew | fTouch | fReissue | fFound | fAuthed
+	m.flags &^= fStored | fRenew | fTouch | fReissue | fFound | fAuthed | fKeep
 }
 
 // managerCtx is the request context the middleware hands to the next
@@ -130,9 +131,11 @@ func (m *SessionManager) GetSession() *Session {
 }
 
 // GetSessionID returns the session's id. For a new visitor it assigns the
-// id the session will be saved under; asking for it does not by itself
-// save anything. An inactive manager returns "". Treat the id as a
-// secret: log Fingerprint(id) at most.
+// id, and the session is then kept: saved (even if empty) and its cookie
+// sent when the response is committed, so that the id means the same
+// session on the next request (data keyed by it elsewhere stays found).
+// An inactive manager returns "". Treat the id as a secret: log
+// Fingerprint(id) at most.
 func (m *SessionManager) GetSessionID() string {
 	if m.inactive {
 		return ""
@@ -141,6 +144,9 @@ func (m *SessionManager) GetSessionID() string {
 	defer m.mu.Unlock()
 	if m.id == "" {
 		m.id = newID()
+	}
+	if !m.has(fStored) {
+		m.flags |= fKeep
 	}
 	return m.id
 }
@@ -248,7 +254,7 @@ func (m *SessionManager) commit() error {
 // session changed, is moving to a new id, or its stored copy or the
 // client's credential needs refreshing.
 func (m *SessionManager) needsSaveLocked() bool {
-	return m.session.Modified() || m.has(fRenew) || (m.has(fStored) && m.has(fTouch|fReissue))
+	return m.session.Modified() || m.has(fRenew|fKeep) || (m.has(fStored) && m.has(fTouch|fReissue))
 }
 
 // saveLocked has the backend save the session, then runs what follows a

@@ -143,6 +143,7 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		m := &SessionManager{mw: mw, ctx: r.Context(), req: r, rw: w, meta: &noMeta}
+		m.session.strict = mw.cfg.strictValues
 		if err := mw.backend.resolve(m, r, mw.now()); err != nil {
 			mw.fail(w, r, err)
 			return

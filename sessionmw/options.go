@@ -88,6 +88,7 @@ type config struct {
 	renewGrace                      time.Duration
 	stripForward                    bool
 	events                          *Hooks
+	strictValues                    bool
 	logEvery                        time.Duration
 	logEverySet                     bool
 }
@@ -427,4 +428,13 @@ func (c *config) cookieMaxAge() int {
 		return 0
 	}
 	return int((c.maxAge + time.Second - 1) / time.Second)
+}
+
+// WithStrictValues makes Session.Set panic on a value that would not come
+// back unchanged from a store that serialises values (an unregistered
+// struct, a pointer, a type gob cannot encode), whatever store this
+// middleware uses. Turn it on in tests and development, so that a value
+// that works on MemoryIO is not found broken only in production on Redis.
+func WithStrictValues(on bool) Option {
+	return func(c *config) error { c.strictValues = on; return nil }
 }

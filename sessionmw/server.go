@@ -355,7 +355,7 @@ func (b serverBackend) commit(m *SessionManager, h http.Header, now int64) (bool
 	}
 	saved := m.session.markSaved(u, stored)
 	m.shareMetaLocked(&saved.Meta)
-	m.flags = m.flags&^(fRenew|fTouch) | fStored
+	m.flags = m.flags&^(fRenew|fTouch|fKeep) | fStored
 	if full {
 		m.born(old)
 	}

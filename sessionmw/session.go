@@ -2,19 +2,24 @@ package sessionmw
 
 import (
 	"iter"
+	"fmt"
+	"reflect"
 	"slices"
 	"sync"
+
+	"github.com/sessionmw/go/sessionmw/internal/values"
 )
 
 // Session is one visitor's data, a dictionary from string keys to values,
 // like authx_extra's session dict. Get it from SessionManager.GetSession.
 // It is safe for concurrent use by the goroutines of one request.
 //
-// Values keep their Go type: MemoryIO and RistrettoStore keep the value
-// itself (so treat maps, slices and pointers as immutable once Set: Set a
-// new one instead of changing it in place), and stores that serialise
-// (redisstore) use encoding/gob, for which custom types must be registered
-// with gob.Register.
+// Values keep their Go type on every store, and no two requests ever share
+// a mutable value: Set keeps a copy of a map, slice or pointer, and Get
+// hands out a copy, so a value changed in place is saved only when it is
+// Set again, on MemoryIO as on Redis. Stores that serialise (redisstore,
+// pgstore, sqlitestore, cookie storage) use GobCodec; see Codec for the
+// types that need no gob.Register.
 //
 // Only changed keys are saved: two concurrent requests that Set different
 // keys both persist. For the same key, the last save wins.
@@ -25,13 +30,17 @@ type Session struct {
 	deleted []string // keys of base deleted by this request
 	cleared bool     // base is ignored
 	dirty   bool
+	strict  bool // WithStrictValues: Set checks that the value round-trips
 }
 
-// Get returns the value stored under key and whether it exists.
+// Get returns the value stored under key and whether it exists. A map,
+// slice or pointer comes back as a copy of its own: changing it in place
+// changes nothing in the session until it is Set again.
 func (s *Session) Get(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.getLocked(key)
+	v, ok := s.getLocked(key)
+	return values.Clone(v), ok
 }
 
 func (s *Session) getLocked(key string) (any, bool) {
@@ -45,7 +54,9 @@ func (s *Session) getLocked(key string) (any, bool) {
 }
 
 // Get returns the value stored under key in s as a T. ok is false when the
-// key is missing or holds a value of another type.
+// key is missing or holds a value of another type, except that integer
+// types convert into one another when the value fits (an int stored on
+// one instance is an int64 to Get[int64] on any store).
 //
 //	n, _ := sessionmw.Get[int](s, "test_counter")
 func Get[T any](s *Session, key string) (v T, ok bool) {
@@ -53,8 +64,13 @@ func Get[T any](s *Session, key string) (v T, ok bool) {
 	if !found {
 		return v, false
 	}
-	v, ok = x.(T)
-	return v, ok
+	if v, ok = x.(T); ok {
+		return v, true
+	}
+	if c, ok := values.Convert(x, reflect.TypeFor[T]()); ok {
+		return c.Interface().(T), true
+	}
+	return v, false
 }
 
 // Has reports whether key is in the session.
@@ -63,9 +79,18 @@ func (s *Session) Has(key string) bool {
 	return ok
 }
 
-// Set stores value under key. The session is saved before the response
-// headers are written.
+// Set stores value under key; the session keeps a copy of a map, slice or
+// pointer, so changing it afterwards changes nothing until it is Set
+// again. The session is saved before the response headers are written.
+//
+// Any value GobCodec keeps works on every store: see Codec for the types
+// that need no registration. With WithStrictValues, Set panics on a value
+// that would not come back from a store that serialises.
 func (s *Session) Set(key string, value any) {
+	if s.strict {
+		mustRoundTrip(key, value)
+	}
+	value = values.Clone(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dirty = true
@@ -129,7 +154,7 @@ func (s *Session) All() iter.Seq2[string, any] {
 	s.mu.Unlock()
 	return func(yield func(string, any) bool) {
 		for _, e := range es {
-			if !yield(e.Key, e.Value) {
+			if !yield(e.Key, values.Clone(e.Value)) {
 				return
 			}
 		}
@@ -205,4 +230,19 @@ func (s *Session) wasCleared() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cleared
+}
+
+// mustRoundTrip panics unless v survives GobCodec unchanged (nil and
+// empty containers count as equal, as gob does not keep the difference).
+func mustRoundTrip(key string, v any) {
+	b, err := GobCodec{}.Encode(v)
+	if err == nil {
+		var back any
+		if back, err = (GobCodec{}).Decode(b); err == nil && !values.EqualStored(v, back) {
+			err = fmt.Errorf("it comes back as %#v (%T)", back, back)
+		}
+	}
+	if err != nil {
+		panic(fmt.Sprintf("sessionmw: Set(%q, %T): the value cannot be stored on every store: %v (register its type with gob.Register)", key, v, err))
+	}
 }

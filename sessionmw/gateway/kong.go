@@ -19,7 +19,8 @@ const (
 // Kong returns the session middleware with Kong's session plugin defaults:
 // cookie "session", SameSite=Strict, Secure, HttpOnly; idling, rolling and
 // absolute timeouts of 15 min, 1 h and 24 h; a 10 s stale_ttl (the renewed
-// id's grace); logout on POST and DELETE with "session_logout"; and, as in
+// id's grace); logout on POST and DELETE with "session_logout" in the
+// query (the body is not read, as Kong's read_body_for_logout); and, as in
 // Kong, encrypted cookie storage unless a WithStore in opts chooses server
 // storage (Kong's storage=kong). opts are applied after the defaults.
 func Kong(secretKey []byte, opts ...sessionmw.Option) (*sessionmw.Middleware, error) {
@@ -34,6 +35,7 @@ func Kong(secretKey []byte, opts ...sessionmw.Option) (*sessionmw.Middleware, er
 		sessionmw.WithAbsoluteTimeout(KongAbsoluteTimeout),
 		sessionmw.WithRenewGrace(KongStaleTTL),
 		sessionmw.WithLogout(),
+		sessionmw.WithLogoutBody(false), // Kong's read_body_for_logout
 	}
 	return sessionmw.New(secretKey, append(defaults, opts...)...)
 }

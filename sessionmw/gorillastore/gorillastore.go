@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/internal/values"
 )
 
 // DefaultMaxAge is the cookie lifetime and server TTL of sessions whose
@@ -107,7 +108,9 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return session, nil // unknown or expired: a new session, with a new id on Save
 	}
 	for _, e := range rec.Values {
-		session.Values[e.Key] = e.Value
+		// A copy of its own, as every gorilla store decodes one: the
+		// stored value is never shared with this request.
+		session.Values[e.Key] = values.Clone(e.Value)
 	}
 	session.ID = id
 	session.IsNew = false
@@ -136,7 +139,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		if !ok {
 			return fmt.Errorf("%w: %T", ErrNonStringKey, k)
 		}
-		set = append(set, sessionmw.Entry{Key: ks, Value: v})
+		set = append(set, sessionmw.Entry{Key: ks, Value: values.Clone(v)})
 	}
 	if session.ID == "" {
 		session.ID = uuid.NewString()

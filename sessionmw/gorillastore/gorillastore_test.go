@@ -3,9 +3,12 @@ package gorillastore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -159,4 +162,54 @@ func TestGorillaStoreEdgeCases(t *testing.T) {
 			t.Fatalf("err %v, IsNew %v", err, s.IsNew)
 		}
 	})
+}
+
+// TestConcurrentInPlaceMapChanges: 16 concurrent requests change a map
+// value in place (session.Values["cart"].(map[string]int)[k]++), as
+// gorilla code does. No request shares the stored map with another (no
+// data race under -race, no crash), and a change that is not saved is not
+// kept, on every store alike.
+func TestConcurrentInPlaceMapChanges(t *testing.T) {
+	for name, backend := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			store := gorillastore.New(backend, hashKey)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := store.Get(r, "s")
+				cart, _ := s.Values["cart"].(map[string]int)
+				if cart == nil {
+					cart = map[string]int{}
+					s.Values["cart"] = cart
+				}
+				cart[r.URL.Query().Get("k")]++
+				if r.URL.Query().Has("save") {
+					s.Save(r, w)
+				}
+			})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/?k=a&save", nil))
+			cookie := strings.Split(rec.Header().Get("Set-Cookie"), ";")[0]
+			var wg sync.WaitGroup
+			for i := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req := httptest.NewRequest("GET", fmt.Sprintf("/?k=k%d", i%4), nil)
+					req.Header.Set("Cookie", cookie)
+					h.ServeHTTP(httptest.NewRecorder(), req)
+				}()
+			}
+			wg.Wait()
+			req := httptest.NewRequest("GET", "/?k=probe", nil)
+			req.Header.Set("Cookie", cookie)
+			var got map[string]int
+			s, err := gorillastore.New(backend, hashKey).Get(req, "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ = s.Values["cart"].(map[string]int)
+			if !reflect.DeepEqual(got, map[string]int{"a": 1}) {
+				t.Fatalf("stored cart = %v, want only the saved a=1 (changes in place are not saved)", got)
+			}
+		})
+	}
 }

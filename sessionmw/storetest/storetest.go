@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/sessionmw/go/sessionmw"
+	sessvalues "github.com/sessionmw/go/sessionmw/internal/values"
 )
 
 // Run runs the conformance suite against stores made by newStore.
@@ -40,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
 	}{
 		{"UnknownID", testUnknown},
 		{"RoundTrip", testRoundTrip},
+		{"ValueTypes", testValueTypes},
 		{"ReplaceDropsOldValues", testReplace},
 		{"DeltaMerges", testDelta},
 		{"DeltaOnMissingIsNotFound", testDeltaMissing},
@@ -450,6 +452,51 @@ func testSupersedeCAS(t *testing.T, s sessionmw.Store) {
 		}
 		if r := mustLoad(t, s, id); r == nil || r.Meta.Successor != winners[0] {
 			t.Fatalf("round %d: record names successor %+v, want the winner %q", round, r, winners[0])
+		}
+	}
+}
+
+// ValueTypes are the session values every store must give back with their
+// Go type: the types sessionmw.GobCodec keeps without registration. A nil
+// and an empty container may come back as each other.
+var ValueTypes = map[string]any{
+	"nil": nil, "bool": true, "string": "héllo", "bytes": []byte{0, 255},
+	"int": -42, "int8": int8(-8), "int16": int16(-16), "int32": int32(-32), "int64": int64(-1) << 40,
+	"uint": uint(42), "uint8": uint8(8), "uint16": uint16(16), "uint32": uint32(32), "uint64": uint64(1) << 63,
+	"float32": float32(1.5), "float64": 2.25, "time": time.Date(2026, 11, 29, 7, 0, 0, 123, time.UTC),
+	"duration":      90 * time.Second,
+	"[]string":      []string{"a", "b"},
+	"[]int":         []int{1, 2, 3},
+	"[]float64":     []float64{0.5},
+	"[]any":         []any{"x", 1, true, []any{2.5}},
+	"map[str]any":   map[string]any{"n": 1, "s": "x", "nested": map[string]any{"b": false}, "list": []any{"y"}},
+	"map[str]int":   map[string]int{"a": 1, "b": 2},
+	"map[str]str":   map[string]string{"k": "v"},
+	"map[str]bool":  map[string]bool{"on": true},
+	"map[str][]str": map[string][]string{"roles": {"admin", "ops"}},
+	"empty map":     map[string]int{},
+	"empty slice":   []string{},
+}
+
+func testValueTypes(t *testing.T, s sessionmw.Store) {
+	var set []sessionmw.Entry
+	for k, v := range ValueTypes {
+		set = append(set, sessionmw.Entry{Key: k, Value: v})
+	}
+	mustSave(t, s, "types", sessionmw.Update{Replace: true, Set: set}, hour)
+	r := mustLoad(t, s, "types")
+	if r == nil {
+		t.Fatal("Load after Save = nil")
+	}
+	got := values(r)
+	for k, want := range ValueTypes {
+		v, ok := got[k]
+		if !ok {
+			t.Errorf("%s: missing", k)
+			continue
+		}
+		if !sessvalues.EqualStored(want, v) {
+			t.Errorf("%s: got %#v (%T), want %#v (%T)", k, v, v, want, want)
 		}
 	}
 }
