@@ -1,8 +1,8 @@
 package sessionmw
 
 import (
-	"iter"
 	"fmt"
+	"iter"
 	"reflect"
 	"slices"
 	"sync"
