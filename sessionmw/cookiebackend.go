@@ -65,6 +65,8 @@ func (b *cookieBackend) resolve(m *SessionManager, r *http.Request, now int64) e
 			got.why, got.detail, got.ended = ReasonExpired, why, &o.rec.Meta
 		case o.rec.Meta.Audience != mw.cfg.audience:
 			got.why, got.detail = RefusedAudience, "another audience"
+		case !mw.binder.matches(o.rec.Meta.Bind, r):
+			got.why, got.detail = RefusedBinding, "bound to another client"
 		default:
 			// The session's lineage, or the remember-me token it carries,
 			// may have been revoked (logout, a login elsewhere).
@@ -144,6 +146,7 @@ func (b *cookieBackend) commit(m *SessionManager, h http.Header, now int64) (boo
 			meta.Created = now
 		}
 		meta.Issued = now
+		mw.bindMeta(&meta, m.req)
 	}
 	meta.Saved, meta.Successor, meta.Audience = now, "", mw.cfg.audience
 	if mw.recordTTL(&meta, now) <= 0 {

@@ -130,8 +130,8 @@ func chunkName(name string, i int) string {
 	return name + strconv.Itoa(i)
 }
 
-// payloadVersion 2 added the lineage; version 1 payloads (no lineage) are
-// still read, with the id as their lineage.
+// payloadVersion 2 added the lineage and the binding; version 1 payloads
+// (neither) are still read, with the id as their lineage.
 const payloadVersion = 2
 
 // seal encrypts id, its lineage, meta and values into cookie values, one
@@ -152,7 +152,7 @@ func (cc *cookieCodec) seal(name, id, lineage string, meta Meta, values []Entry)
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Created))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Issued))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Saved))
-	for _, f := range []string{meta.Subject, meta.Credential, meta.Audience, meta.Remember} {
+	for _, f := range []string{meta.Subject, meta.Credential, meta.Audience, meta.Remember, meta.Bind} {
 		p = appendString(p, f)
 	}
 	p = binary.AppendUvarint(p, uint64(len(meta.Groups)))
@@ -264,8 +264,9 @@ func (cc *cookieCodec) parse(p []byte) (opened, error) {
 	if len(p) < 1 || (p[0] != payloadVersion && p[0] != 1) {
 		return opened{}, fmt.Errorf("%w: unknown payload version", errBadCookie)
 	}
+	version := p[0]
 	idLen := 16
-	if p[0] == payloadVersion {
+	if version == payloadVersion {
 		idLen = 32
 	}
 	if len(p) < 1+idLen+24 {
@@ -283,7 +284,11 @@ func (cc *cookieCodec) parse(p []byte) (opened, error) {
 		Saved:   int64(binary.BigEndian.Uint64(p[16:])),
 	}}
 	p = p[24:]
-	for _, f := range []*string{&rec.Meta.Subject, &rec.Meta.Credential, &rec.Meta.Audience, &rec.Meta.Remember} {
+	fields := []*string{&rec.Meta.Subject, &rec.Meta.Credential, &rec.Meta.Audience, &rec.Meta.Remember, &rec.Meta.Bind}
+	if version == 1 {
+		fields = fields[:4] // version 1 had no binding
+	}
+	for _, f := range fields {
 		v, rest, ok := lengthPrefixed(p)
 		if !ok {
 			return opened{}, fmt.Errorf("%w: truncated identity", errBadCookie)

@@ -73,6 +73,7 @@ const (
 	RefusedRevoked          = "revoked"           // cookie storage: logged out
 	RefusedAudience         = "audience"          // a session of another audience
 	RefusedAmbiguous        = "ambiguous"         // credentials for two different live sessions
+	RefusedBinding          = "binding"           // the client's attributes do not match the session's (WithBind)
 )
 
 // WithHooks sets functions called at points of a session's life (see

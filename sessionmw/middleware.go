@@ -29,6 +29,7 @@ type Middleware struct {
 	clock        func() time.Time // nil: time.Now; tests move it
 	// stopEvictions unregisters from the store's eviction notices.
 	stopEvictions func()
+	binder        *binder // nil without WithBind
 }
 
 // New returns a session middleware that signs session ids with secretKey
@@ -75,6 +76,9 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 	}
 	ids.now = func() int64 { return mw.now() / int64(time.Second) }
 	mw.ids = ids
+	if mw.binder, err = newBinder(cfg.bind, secretKey); err != nil {
+		return nil, err
+	}
 	mw.cookieSuffix = mw.newCookieSuffix()
 	if cfg.cookieStorage {
 		if mw.backend, err = newCookieBackend(mw, keys); err != nil {

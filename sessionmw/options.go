@@ -89,6 +89,7 @@ type config struct {
 	stripForward                    bool
 	events                          *Hooks
 	strictValues                    bool
+	bind                            Bind
 	logEvery                        time.Duration
 	logEverySet                     bool
 }

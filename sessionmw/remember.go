@@ -180,6 +180,9 @@ func (f *rememberFeature) restore(m *SessionManager, r *http.Request) (bool, err
 		return false, nil
 	case tm.Audience != mw.cfg.audience:
 		return false, nil
+	case !mw.binder.matches(tm.Bind, r):
+		mw.refused(r.Context(), RefusedBinding, "cookie:"+f.rc.name, r.RemoteAddr, nil)
+		return false, nil
 	}
 	if ok, err := mw.identityExists(m.ctx, &tm); err != nil || !ok {
 		if err == nil {
@@ -253,6 +256,7 @@ func (f *rememberFeature) cookie(m *SessionManager, h http.Header) {
 	tm := st.tmeta
 	tm.Saved = now
 	tm.Subject, tm.Credential, tm.Groups, tm.Audience = m.meta.Subject, m.meta.Credential, m.meta.Groups, m.meta.Audience
+	tm.Bind = m.meta.Bind // a token is bound as its session is
 	ttl := f.tokenTTL(tm, now)
 	if ttl <= 0 {
 		return
@@ -336,6 +340,7 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	sid, next := newID(), newID()
 	meta := Meta{Created: now, Issued: now, Saved: now, Subject: token.Subject, Credential: token.Credential,
 		Groups: token.Groups, Audience: mw.cfg.audience, Remember: next}
+	mw.bindMeta(&meta, m.req)
 	stored, err := mw.save(ctx, mw.store, sid, Update{Replace: true, Meta: meta}, mw.recordTTL(&meta, now), now)
 	if err != nil {
 		return false, err

@@ -109,6 +109,9 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 			err = lerr
 			return false
 		}
+		if got.rec != nil && !mw.binder.matches(got.rec.Meta.Bind, r) {
+			got = lookup{id: got.id, why: RefusedBinding, detail: "bound to another client"}
+		}
 		if got.rec == nil {
 			// Never adopt the id, even though it is signed.
 			mw.ended(ctx, got, r.RemoteAddr)
@@ -316,6 +319,9 @@ func (b serverBackend) commit(m *SessionManager, h http.Header, now int64) (bool
 	meta.Saved = now
 	meta.Successor = ""
 	meta.Audience = mw.cfg.audience
+	if full {
+		mw.bindMeta(&meta, m.req)
+	}
 	ttl := mw.recordTTL(&meta, now)
 	if ttl <= 0 {
 		// Past its absolute timeout: the session is over, whatever changed.

@@ -113,6 +113,9 @@ type Meta struct {
 	// Remember is the id of the remember-me token issued with this
 	// session (WithRemember), revoked with it.
 	Remember string
+	// Bind is a keyed hash of the client attributes the session is bound
+	// to (WithBind), or "" for an unbound session.
+	Bind string
 }
 
 // SubjectIndex is an optional Store capability, found by type assertion:

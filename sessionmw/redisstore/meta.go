@@ -22,6 +22,7 @@ func appendMeta(args []string, m sessionmw.Meta) []string {
 		fieldGroups, encodeGroups(m.Groups),
 		fieldAudience, m.Audience,
 		fieldRemember, m.Remember,
+		fieldBind, m.Bind,
 	)
 }
 
@@ -47,6 +48,8 @@ func decodeMeta(m *sessionmw.Meta, f, raw string) (known bool, err error) {
 		m.Audience = raw
 	case fieldRemember:
 		m.Remember = raw
+	case fieldBind:
+		m.Bind = raw
 	default:
 		return false, nil
 	}

@@ -31,13 +31,14 @@ const (
 	fieldGroups   = "m:groups"
 	fieldAudience = "m:audience"
 	fieldRemember = "m:remember"
+	fieldBind     = "m:bind"
 )
 
 // metaFields are the metadata fields, in the order SubjectSessions reads
 // them with HMGET.
 var metaFields = []string{
 	fieldCreated, fieldIssued, fieldSaved, fieldSucc,
-	fieldSubject, fieldCred, fieldGroups, fieldAudience, fieldRemember,
+	fieldSubject, fieldCred, fieldGroups, fieldAudience, fieldRemember, fieldBind,
 }
 
 // saveScript applies one Update to a session's hash and sets its TTL, all
