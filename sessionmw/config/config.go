@@ -363,6 +363,7 @@ type keyed struct {
 func (b *build) storage(name string) (sessionmw.Store, error) {
 	if name == "" {
 		if b.o.DefaultStore != nil {
+			b.logger.Warn("session storage not set: sessions are kept in the default store; name a storage for production")
 			return b.o.DefaultStore, nil
 		}
 		memoryWarning.Do(func() {
