@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -124,7 +125,8 @@ func Forward(target string, opts ...ForwardOption) (*Proxy, error) {
 				pr.Out.Host = pr.In.Host
 			}
 		},
-		Transport: t,
+		Transport:  t,
+		BufferPool: bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				// The client went away: nobody reads the answer.
@@ -147,6 +149,15 @@ func Forward(target string, opts ...ForwardOption) (*Proxy, error) {
 	}
 	return &Proxy{rp: rp, transport: t}, nil
 }
+
+// bufferPool reuses the proxy's copy buffers; without one
+// httputil.ReverseProxy allocates 32 KiB per response.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 // ServeHTTP forwards r.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.rp.ServeHTTP(w, r) }
