@@ -4,12 +4,10 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -17,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionmw/go/bench/internal/mdsection"
+	"github.com/sessionmw/go/internal/serve"
 )
 
 //go:embed gateway.lua
@@ -95,43 +93,17 @@ func runProxyServer(ctx context.Context, kind, addr, upstream string) error {
 			Transport: t,
 		})
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return serve.Run(ctx, addr, &http.Server{Handler: mux}, nil)
 }
 
 // driveGateway measures sessiongw against a bare httputil.ReverseProxy
 // to the same upstream and writes the sessiongw section of BENCHMARKS.md.
 func driveGateway(ctx context.Context, cfg config, gatewayBin string) error {
-	wrkBin, err := exec.LookPath(cfg.wrk)
-	if err != nil {
-		return fmt.Errorf("wrk not found (apt-get install -y wrk): %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "sessiongw-load-")
+	wrkBin, self, tmp, lua, err := prepare(cfg, "gateway.lua", gatewayLua)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	lua := filepath.Join(tmp, "gateway.lua")
-	if err := os.WriteFile(lua, []byte(gatewayLua), 0o644); err != nil {
-		return err
-	}
 	up, stopUp, err := start(ctx, &server{name: "upstream", args: func(a string) (string, []string) {
 		return self, []string{"-serve", "upstream", "-addr", a}
 	}}, tmp)
@@ -186,18 +158,7 @@ func driveGateway(ctx context.Context, cfg config, gatewayBin string) error {
 			s.results = append(s.results, res)
 		}
 	}
-	if cfg.raw != "" {
-		os.MkdirAll(filepath.Dir(cfg.raw), 0o755)
-		if err := os.WriteFile(cfg.raw, []byte(rawOut.String()), 0o644); err != nil {
-			return err
-		}
-	}
-	body := renderGateway(cfg, servers, started, loadStart, loadAvg())
-	fmt.Print(body)
-	if cfg.md == "" {
-		return nil
-	}
-	return mdsection.Replace(cfg.md, "sessiongw", mdsection.Skeleton, body)
+	return report(cfg, rawOut.String(), "sessiongw", renderGateway(cfg, servers, started, loadStart, loadAvg()))
 }
 
 var reGatewayLua = regexp.MustCompile(`lua: key_requests=(\d+) set_cookie_responses=(\d+)`)

@@ -147,23 +147,11 @@ func drive(ctx context.Context, cfg config) error {
 	if cfg.counter == "" {
 		return errors.New("-counter: the built counter example is required")
 	}
-	wrkBin, err := exec.LookPath(cfg.wrk)
-	if err != nil {
-		return fmt.Errorf("wrk not found (apt-get install -y wrk): %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "sessionmw-load-")
+	wrkBin, self, tmp, lua, err := prepare(cfg, "session.lua", luaScript)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	lua := filepath.Join(tmp, "session.lua")
-	if err := os.WriteFile(lua, []byte(luaScript), 0o644); err != nil {
-		return err
-	}
 	secret := "load-test secret of at least thirty-two bytes"
 	servers := []*server{
 		{name: "bare", args: func(a string) (string, []string) { return self, []string{"-serve", "bare", "-addr", a} }},
@@ -186,20 +174,45 @@ func drive(ctx context.Context, cfg config) error {
 			s.results = append(s.results, res)
 		}
 	}
+	return report(cfg, rawOut.String(), "load", render(cfg, servers, started, loadStart, loadAvg()))
+}
+
+// prepare finds wrk and this binary, and writes the Lua script into a new
+// temporary directory, which the caller removes.
+func prepare(cfg config, luaName, luaBody string) (wrkBin, self, tmp, lua string, err error) {
+	if wrkBin, err = exec.LookPath(cfg.wrk); err != nil {
+		return "", "", "", "", fmt.Errorf("wrk not found (apt-get install -y wrk): %w", err)
+	}
+	if self, err = os.Executable(); err != nil {
+		return "", "", "", "", err
+	}
+	if tmp, err = os.MkdirTemp("", "sessionmw-load-"); err != nil {
+		return "", "", "", "", err
+	}
+	lua = filepath.Join(tmp, luaName)
+	if err := os.WriteFile(lua, []byte(luaBody), 0o644); err != nil {
+		os.RemoveAll(tmp)
+		return "", "", "", "", err
+	}
+	return wrkBin, self, tmp, lua, nil
+}
+
+// report saves wrk's raw output, prints body and puts it in section of
+// the Markdown file.
+func report(cfg config, raw, section, body string) error {
 	if cfg.raw != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.raw), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(cfg.raw, []byte(rawOut.String()), 0o644); err != nil {
+		if err := os.WriteFile(cfg.raw, []byte(raw), 0o644); err != nil {
 			return err
 		}
 	}
-	body := render(cfg, servers, started, loadStart, loadAvg())
 	fmt.Print(body)
 	if cfg.md == "" {
 		return nil
 	}
-	return mdsection.Replace(cfg.md, "load", mdsection.Skeleton, body)
+	return mdsection.Replace(cfg.md, section, mdsection.Skeleton, body)
 }
 
 // measure starts s, checks that it counts, runs wrk against it and stops it.

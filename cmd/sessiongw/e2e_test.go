@@ -332,15 +332,21 @@ func TestSeedRouteFlow(t *testing.T) {
 	}
 }
 
-// TestKongWalkthrough replays Kong's curl walkthrough against the
-// examples/kong-walkthrough directory, sessions in redis.
-func TestKongWalkthrough(t *testing.T) {
+// kongOnRedis copies examples/kong-walkthrough with its sessions in a
+// redis-server and its route forwarding to an echo upstream.
+func kongOnRedis(t *testing.T) (*upstream, string) {
 	redis := redistest.Start(t)
 	up := startUpstream(t)
-	dir := copyDir(t, "../../examples/kong-walkthrough", map[string]string{
+	return up, copyDir(t, "../../examples/kong-walkthrough", map[string]string{
 		"storages.yaml": valkeyStorage("KongSessionStorage", redis.URL()),
 		"actions.yaml":  actionsFor("example-service", up.URL),
 	})
+}
+
+// TestKongWalkthrough replays Kong's curl walkthrough against the
+// examples/kong-walkthrough directory, sessions in redis.
+func TestKongWalkthrough(t *testing.T) {
+	_, dir := kongOnRedis(t)
 	g := startGW(t, dir)
 	base := g.url + "/sessions-test"
 
@@ -536,12 +542,7 @@ func TestReloadUnderLoad(t *testing.T) {
 // a new gateway on the same redis accepts the sessions those in-flight
 // logins created.
 func TestShutdownUnderLoad(t *testing.T) {
-	redis := redistest.Start(t)
-	up := startUpstream(t)
-	dir := copyDir(t, "../../examples/kong-walkthrough", map[string]string{
-		"storages.yaml": valkeyStorage("KongSessionStorage", redis.URL()),
-		"actions.yaml":  actionsFor("example-service", up.URL),
-	})
+	up, dir := kongOnRedis(t)
 	g := startGW(t, dir)
 	base := g.url + "/sessions-test"
 

@@ -179,7 +179,8 @@ func (s *server) run(addr string, shutdownTimeout time.Duration, stdout io.Write
 
 // requestInfo is what the access log learns from inside a route.
 type requestInfo struct {
-	route, consumer, session string
+	route, consumer string
+	sessionID       string // logged only as its fingerprint
 }
 
 type infoKey struct{}
@@ -196,7 +197,7 @@ func observe(r *http.Request) {
 		info.consumer = a.Consumer.ID
 	}
 	if m := sessionmw.FromRequest(r); m.Active() && !m.IsNew() {
-		info.session = sessionmw.Fingerprint(m.GetSessionID())
+		info.sessionID = m.GetSessionID()
 	}
 }
 
@@ -224,8 +225,8 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if info.consumer != "" {
 			attrs = append(attrs, slog.String("consumer", info.consumer))
 		}
-		if info.session != "" {
-			attrs = append(attrs, slog.String("session", info.session))
+		if info.sessionID != "" {
+			attrs = append(attrs, slog.String("session", sessionmw.Fingerprint(info.sessionID)))
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})

@@ -373,7 +373,7 @@ func (b *build) storage(name string) (sessionmw.Store, error) {
 	}
 	store, ok := b.o.Storages[name]
 	if !ok {
-		return nil, fmt.Errorf("no storage named %q (known: %s)", name, known(b.o.Storages))
+		return nil, fmt.Errorf("no storage named %q (known: %s)", name, sortedKeys(b.o.Storages))
 	}
 	return store, nil
 }
@@ -452,16 +452,4 @@ func parseSameSite(s string) (http.SameSite, error) {
 		return http.SameSiteNoneMode, nil
 	}
 	return 0, fmt.Errorf("%q is not Lax, Strict or None", s)
-}
-
-func known(m map[string]sessionmw.Store) string {
-	var names []string
-	for n := range m {
-		names = append(names, n)
-	}
-	if len(names) == 0 {
-		return "none"
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }

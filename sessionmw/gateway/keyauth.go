@@ -313,20 +313,14 @@ func (k *keyAuth) findKey(r *http.Request) (key string, found, duplicate bool) {
 
 func (k *keyAuth) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2 := *r
-		r2.Header = r.Header.Clone()
-		if r2.Header == nil {
-			r2.Header = http.Header{}
-		}
-		u := *r.URL
-		r2.URL = &u
+		r2 := withOwnHeader(r)
 		for name := range r2.Header {
 			if isConsumerHeader(name) {
 				delete(r2.Header, name)
 			}
 		}
 		a, ok := k.fromSession(r)
-		key, found, duplicate := k.findKey(&r2) // hides the key even when the session let the request in
+		key, found, duplicate := k.findKey(r2) // hides the key even when the session let the request in
 		if !ok {
 			var msg string
 			switch {
