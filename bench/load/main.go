@@ -45,7 +45,9 @@ import (
 var luaScript string
 
 func main() {
-	serve := flag.String("serve", "", "run a server instead: scs or bare")
+	serve := flag.String("serve", "", "run a server instead: scs, bare, upstream or proxy")
+	upstream := flag.String("upstream", "", "with -serve proxy: the upstream URL")
+	gatewayBin := flag.String("gateway", "", "compare this built cmd/sessiongw with a bare reverse proxy instead of the counters")
 	addr := flag.String("addr", "127.0.0.1:0", "with -serve: address to listen on")
 	counter := flag.String("counter", "", "the built counter example (../example/counter)")
 	wrk := flag.String("wrk", "wrk", "the wrk binary")
@@ -61,12 +63,17 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cfg := config{counter: *counter, wrk: *wrk, duration: *duration, threads: *threads, conns: *conns,
+		rounds: *rounds, md: *md, raw: *raw, command: *command, library: *library}
 	var err error
-	if *serve != "" {
+	switch {
+	case *serve == "upstream" || *serve == "proxy":
+		err = runProxyServer(ctx, *serve, *addr, *upstream)
+	case *serve != "":
 		err = runServer(ctx, *serve, *addr)
-	} else {
-		cfg := config{counter: *counter, wrk: *wrk, duration: *duration, threads: *threads, conns: *conns,
-			rounds: *rounds, md: *md, raw: *raw, command: *command, library: *library}
+	case *gatewayBin != "":
+		err = driveGateway(ctx, cfg, *gatewayBin)
+	default:
 		err = drive(ctx, cfg)
 	}
 	if err != nil {
@@ -140,23 +147,11 @@ func drive(ctx context.Context, cfg config) error {
 	if cfg.counter == "" {
 		return errors.New("-counter: the built counter example is required")
 	}
-	wrkBin, err := exec.LookPath(cfg.wrk)
-	if err != nil {
-		return fmt.Errorf("wrk not found (apt-get install -y wrk): %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "sessionmw-load-")
+	wrkBin, self, tmp, lua, err := prepare(cfg, "session.lua", luaScript)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	lua := filepath.Join(tmp, "session.lua")
-	if err := os.WriteFile(lua, []byte(luaScript), 0o644); err != nil {
-		return err
-	}
 	secret := "load-test secret of at least thirty-two bytes"
 	servers := []*server{
 		{name: "bare", args: func(a string) (string, []string) { return self, []string{"-serve", "bare", "-addr", a} }},
@@ -179,75 +174,58 @@ func drive(ctx context.Context, cfg config) error {
 			s.results = append(s.results, res)
 		}
 	}
+	return report(cfg, rawOut.String(), "load", render(cfg, servers, started, loadStart, loadAvg()))
+}
+
+// prepare finds wrk and this binary, and writes the Lua script into a new
+// temporary directory, which the caller removes.
+func prepare(cfg config, luaName, luaBody string) (wrkBin, self, tmp, lua string, err error) {
+	if wrkBin, err = exec.LookPath(cfg.wrk); err != nil {
+		return "", "", "", "", fmt.Errorf("wrk not found (apt-get install -y wrk): %w", err)
+	}
+	if self, err = os.Executable(); err != nil {
+		return "", "", "", "", err
+	}
+	if tmp, err = os.MkdirTemp("", "sessionmw-load-"); err != nil {
+		return "", "", "", "", err
+	}
+	lua = filepath.Join(tmp, luaName)
+	if err := os.WriteFile(lua, []byte(luaBody), 0o644); err != nil {
+		os.RemoveAll(tmp)
+		return "", "", "", "", err
+	}
+	return wrkBin, self, tmp, lua, nil
+}
+
+// report saves wrk's raw output, prints body and puts it in section of
+// the Markdown file.
+func report(cfg config, raw, section, body string) error {
 	if cfg.raw != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.raw), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(cfg.raw, []byte(rawOut.String()), 0o644); err != nil {
+		if err := os.WriteFile(cfg.raw, []byte(raw), 0o644); err != nil {
 			return err
 		}
 	}
-	body := render(cfg, servers, started, loadStart, loadAvg())
 	fmt.Print(body)
 	if cfg.md == "" {
 		return nil
 	}
-	return mdsection.Replace(cfg.md, "load", mdsection.Skeleton, body)
+	return mdsection.Replace(cfg.md, section, mdsection.Skeleton, body)
 }
 
 // measure starts s, checks that it counts, runs wrk against it and stops it.
 func measure(ctx context.Context, cfg config, s *server, wrkBin, lua, tmp string) (wrkResult, string, error) {
-	port, err := freePort()
+	base, stop, err := start(ctx, s, tmp)
 	if err != nil {
 		return wrkResult{}, "", err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	bin, args := s.args(addr)
-	logPath := filepath.Join(tmp, s.name+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return wrkResult{}, "", err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
-		return wrkResult{}, "", err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() { // SIGTERM, then SIGKILL after 5 s
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	base := "http://" + addr
-	if err := waitReady(ctx, base, done); err != nil {
-		log, _ := os.ReadFile(logPath)
-		return wrkResult{}, "", fmt.Errorf("%w\n%s", err, log)
-	}
+	defer stop()
 	if err := checkCounts(base, s.sessions); err != nil {
 		return wrkResult{}, "", err
 	}
-	wctx, cancel := context.WithTimeout(ctx, cfg.duration+time.Minute)
-	defer cancel()
-	wargs := []string{
-		"-t", strconv.Itoa(cfg.threads), "-c", strconv.Itoa(cfg.conns), "-d", cfg.duration.String(),
-		"--latency", "-s", lua, base + "/session_test", "--", strconv.Itoa(cfg.conns / cfg.threads),
-	}
-	w := exec.CommandContext(wctx, wrkBin, wargs...)
-	setProcAttr(w)
-	outb, err := w.CombinedOutput()
-	out := string(outb)
-	if err != nil {
-		return wrkResult{}, out, fmt.Errorf("wrk: %w", err)
-	}
-	res, err := parseWrk(out)
+	res, out, err := runWrk(ctx, cfg, wrkBin, lua, base+"/session_test", strconv.Itoa(cfg.conns/cfg.threads))
 	if err != nil {
 		return res, out, err
 	}
@@ -259,6 +237,68 @@ func measure(ctx context.Context, cfg config, s *server, wrkBin, lua, tmp string
 		}
 	}
 	return res, out, nil
+}
+
+// start runs s on a free 127.0.0.1 port, its output in tmp/NAME.log, and
+// waits until it answers /healthz. stop sends SIGTERM, then SIGKILL after
+// 5 s.
+func start(ctx context.Context, s *server, tmp string) (base string, stop func(), err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	bin, args := s.args(addr)
+	logPath := filepath.Join(tmp, s.name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return "", nil, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+	}
+	base = "http://" + addr
+	if err := waitReady(ctx, base, done); err != nil {
+		stop()
+		log, _ := os.ReadFile(logPath)
+		return "", nil, fmt.Errorf("%s: %w\n%s", s.name, err, log)
+	}
+	return base, stop, nil
+}
+
+// runWrk drives url with wrk and the Lua script, passing luaArgs to it.
+func runWrk(ctx context.Context, cfg config, wrkBin, lua, url string, luaArgs ...string) (wrkResult, string, error) {
+	wctx, cancel := context.WithTimeout(ctx, cfg.duration+time.Minute)
+	defer cancel()
+	wargs := append([]string{
+		"-t", strconv.Itoa(cfg.threads), "-c", strconv.Itoa(cfg.conns), "-d", cfg.duration.String(),
+		"--latency", "-s", lua, url, "--",
+	}, luaArgs...)
+	w := exec.CommandContext(wctx, wrkBin, wargs...)
+	setProcAttr(w)
+	outb, err := w.CombinedOutput()
+	out := string(outb)
+	if err != nil {
+		return wrkResult{}, out, fmt.Errorf("wrk: %w", err)
+	}
+	res, err := parseWrk(out)
+	return res, out, err
 }
 
 func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {

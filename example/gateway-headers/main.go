@@ -4,7 +4,12 @@
 // receive X-User-Id and Authorization from the session, never from the
 // client, and never see the session cookie.
 //
-//	go run ./example/gateway-headers -upstream http://127.0.0.1:9000
+//	go run ./example/gateway-headers                                  # with a demo echo upstream
+//	go run ./example/gateway-headers -upstream http://127.0.0.1:9000  # with your own
+//
+// Without -upstream it starts an echo server on 127.0.0.1 that answers
+// with the headers it received. The same setup without Go code:
+// go run ./cmd/sessiongw serve -demo-upstream ./examples/seed-gateway.
 //
 // POST /login?user=NAME (a stand-in for a real login) stores the user in
 // the session; every other path is proxied.
@@ -19,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -46,7 +52,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs := flag.NewFlagSet("gateway-headers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	upstream := fs.String("upstream", "http://127.0.0.1:9000", "upstream URL")
+	upstream := fs.String("upstream", "", "upstream URL (default: start a demo echo upstream on 127.0.0.1)")
 	secret := fs.String("secret", os.Getenv("SESSION_SECRET"), "secret key, at least 32 bytes (default: $SESSION_SECRET, else random)")
 	cfgPath := fs.String("config", "", "middlewares.yaml (default: the embedded one)")
 	if err := fs.Parse(args); err != nil {
@@ -71,6 +77,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	defer mws.Close()
+	if *upstream == "" {
+		echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Write(w) // the headers the upstream received
+		}))
+		defer echo.Close()
+		*upstream = echo.URL
+		logger.Info("no -upstream: demo echo upstream started", "url", echo.URL)
+	}
 	h, err := newHandler(mws, *upstream)
 	if err != nil {
 		return err

@@ -1,5 +1,7 @@
-// Package config builds sessionmw middlewares from the gateway plugin's
-// YAML (middlewares.yaml):
+// Package config builds sessionmw middlewares, and whole gateways, from
+// YAML.
+//
+// Load and LoadFile read the gateway plugin's middlewares.yaml:
 //
 //	middlewares:
 //	  LoadSessionMiddleware:
@@ -22,10 +24,25 @@
 //	        X-User-Id: user_id
 //
 // Keys are the plugin's camelCase names; durations are Go duration strings
-// ("2h", "30m"). Unknown keys, wrong types, bad durations and invalid
-// values are errors that name the key and its line. storage names a store
-// passed in Options.Storages (there is no global registry); left out, sessions live in memory (logged as not recommended for
-// production). The secret key is never read from YAML: pass it in Options.
+// ("2h", "30m"). Kong's plugins are middlewares too: "use: session"
+// (gateway.Kong, KongSessionConfig), "use: key-auth" (gateway.KeyAuth,
+// KeyAuthConfig) and "use: request-termination"
+// (gateway.RequestTermination, RequestTerminationConfig), with Kong's
+// snake_case field names.
+//
+// ReadDir reads a gateway directory: middlewares.yaml, routes.yaml
+// (path, methods, middlewares, action), actions.yaml (forward to an
+// upstream, or a static response), and optionally storages.yaml,
+// consumers.yaml (Kong's declarative consumers with their keys) and
+// plugins.yaml (acknowledged; plugins are built in). Dir.Build turns it
+// into an http.Handler; cmd/sessiongw serves it.
+//
+// Unknown keys, wrong types, bad durations and invalid values are errors
+// (*Error) that name the file, the line and the key. storage names a store
+// passed in Options.Storages (there is no global registry); left out,
+// sessions live in Options.DefaultStore or else in memory (logged as not
+// recommended for production). The secret key is never read from YAML: a
+// key named like it is an error (ErrSecretInYAML); pass it in Options.
 package config
 
 import (
@@ -39,7 +56,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/sessionmw/go/sessionmw"
@@ -67,6 +83,13 @@ type Options struct {
 	// Extra options are applied to every session middleware after the
 	// YAML's, e.g. sessionmw.WithErrorHandler.
 	Extra []sessionmw.Option
+	// DefaultStore, when not nil, keeps the sessions of every session
+	// middleware that names no storage, instead of a MemoryIO of its own
+	// (cmd/sessiongw passes one that outlives reloads).
+	DefaultStore sessionmw.Store
+	// Consumers are the consumers key-auth knows (consumers.yaml in a
+	// directory); Kong-mode sessions of a consumer no longer listed end.
+	Consumers []gateway.Consumer
 }
 
 // LoadSessionConfig is the config block of a LoadSessionMiddleware. Pointer
@@ -96,17 +119,22 @@ type MapSessionToHeaderConfig struct {
 	SessionObject string            `yaml:"sessionObject"`
 }
 
+type middlewareDef struct {
+	Use    string   `yaml:"use"`
+	Config ast.Node `yaml:"config"`
+}
+
 type file struct {
-	Middlewares map[string]struct {
-		Use    string   `yaml:"use"`
-		Config ast.Node `yaml:"config"`
-	} `yaml:"middlewares"`
+	Middlewares map[string]middlewareDef `yaml:"middlewares"`
 }
 
 // Middlewares are the middlewares a YAML document defines, by name.
 type Middlewares struct {
-	byName   map[string]func(http.Handler) http.Handler
-	sessions []*sessionmw.Middleware
+	byName map[string]func(http.Handler) http.Handler
+	uses   map[string]string // name → kind (useLoadSession, useKeyAuth, …)
+	// consumerScoped lists the request-terminations for one consumer.
+	consumerScoped map[string]bool
+	sessions       []*sessionmw.Middleware
 }
 
 // Get returns the middleware called name.
@@ -147,82 +175,113 @@ func (m *Middlewares) Close() error {
 	return errors.Join(errs...)
 }
 
-// LoadFile reads and loads a YAML file.
+// LoadFile reads and loads a YAML file; errors name the file.
 func LoadFile(path string, o Options) (*Middlewares, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	m, err := Load(data, o)
+	src, err := parseSource(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	return m, nil
+	return loadMiddlewares(src, o)
 }
 
 var memoryWarning sync.Once
 
 // Load builds the middlewares of a YAML document.
 func Load(data []byte, o Options) (*Middlewares, error) {
+	src, err := parseSource("", data)
+	if err != nil {
+		return nil, err
+	}
+	return loadMiddlewares(src, o)
+}
+
+// builder builds one kind of middleware from its config block; at locates
+// an error at one of the block's keys.
+type builder func(b *build, block any, at func(key string, err error) error) (func(http.Handler) http.Handler, error)
+
+// build is the state shared by the middlewares of one document.
+type build struct {
+	o      Options
+	logger *slog.Logger
+	out    *Middlewares
+	anon   string // the anonymous consumer's ID, when a key-auth names one
+}
+
+func loadMiddlewares(src *source, o Options) (*Middlewares, error) {
 	var f file
-	if err := yaml.UnmarshalWithOptions(data, &f, yaml.DisallowUnknownField()); err != nil {
-		return nil, fmt.Errorf("config: %s", oneLine(err))
+	if err := src.decode(src.root, &f); err != nil {
+		return nil, err
 	}
 	if len(f.Middlewares) == 0 {
-		return nil, errors.New("config: no middlewares defined (want a top-level \"middlewares:\" mapping)")
+		return nil, &Error{File: src.name, Err: errors.New("no middlewares defined (want a top-level \"middlewares:\" mapping)")}
 	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	b := &build{o: o, logger: o.Logger, out: &Middlewares{byName: map[string]func(http.Handler) http.Handler{}, uses: map[string]string{}, consumerScoped: map[string]bool{}}}
+	if b.logger == nil {
+		b.logger = slog.New(slog.DiscardHandler)
 	}
-	out := &Middlewares{byName: map[string]func(http.Handler) http.Handler{}}
 	names := make([]string, 0, len(f.Middlewares))
 	for n := range f.Middlewares {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	kinds := map[string]string{}
+	for _, name := range names {
+		kind, ok := uses[f.Middlewares[name].Use]
+		if !ok {
+			err := fmt.Errorf("unknown middleware %q (want one of %s)", f.Middlewares[name].Use, strings.Join(useNames(), ", "))
+			if f.Middlewares[name].Use == "" {
+				err = errors.New("missing")
+			}
+			return nil, src.errAt(err, "middlewares", name, "use")
+		}
+		kinds[name] = kind
+	}
+	// Key-auth first: the session middlewares learn the anonymous consumer.
+	sort.SliceStable(names, func(i, j int) bool { return kinds[names[i]] == useKeyAuth && kinds[names[j]] != useKeyAuth })
 	for _, name := range names {
 		def := f.Middlewares[name]
-		var (
-			h   func(http.Handler) http.Handler
-			err error
-		)
-		switch def.Use {
-		case UseLoadSession, "LoadSessionMiddleware":
-			var mw *sessionmw.Middleware
-			mw, err = buildLoadSession(def.Config, o, logger)
-			if mw != nil {
-				out.sessions = append(out.sessions, mw)
-				h = mw.Handler
-			}
-		case UseMapSessionToHeader, "MapSessionToHeaderMiddleware":
-			h, err = buildMapSessionToHeader(def.Config, logger)
-		case "":
-			err = fmt.Errorf("missing \"use\"")
-		default:
-			err = fmt.Errorf("use: unknown middleware %q (want %s or %s)", def.Use, UseLoadSession, UseMapSessionToHeader)
+		at := func(key string, err error) error { return src.errAt(err, "middlewares", name, "config", key) }
+		var block any
+		switch kinds[name] {
+		case useLoadSession:
+			block = &LoadSessionConfig{}
+		case useMapSessionToHeader:
+			block = &MapSessionToHeaderConfig{}
+		case useKongSession:
+			block = &KongSessionConfig{}
+		case useKeyAuth:
+			block = &KeyAuthConfig{}
+		case useRequestTermination:
+			block = &RequestTerminationConfig{}
 		}
+		if err := src.decode(def.Config, block); err != nil {
+			b.out.Close()
+			return nil, err
+		}
+		h, err := builders[kinds[name]](b, block, at)
 		if err != nil {
-			out.Close()
-			return nil, fmt.Errorf("config: middleware %q: %w", name, err)
+			b.out.Close()
+			var ce *Error
+			if !errors.As(err, &ce) {
+				err = src.errAt(err, "middlewares", name)
+			}
+			return nil, err
 		}
-		out.byName[name] = h
+		b.out.byName[name] = h
+		b.out.uses[name] = kinds[name]
+		if rt, ok := block.(*RequestTerminationConfig); ok && rt.Consumer != "" {
+			b.out.consumerScoped[name] = true
+		}
 	}
-	return out, nil
+	return b.out, nil
 }
 
-func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw.Middleware, error) {
-	var c LoadSessionConfig
-	if node != nil {
-		if err := yaml.NodeToValue(node, &c, yaml.DisallowUnknownField()); err != nil {
-			return nil, errors.New(oneLine(err))
-		}
-	}
-	// Each option is applied on its own so that a rejection names its key.
-	type keyed struct {
-		key string
-		opt sessionmw.Option
-	}
+func buildLoadSession(b *build, block any, at func(string, error) error) (func(http.Handler) http.Handler, error) {
+	c := block.(*LoadSessionConfig)
 	var opts []keyed
 	add := func(key string, opt sessionmw.Option) { opts = append(opts, keyed{key, opt}) }
 
@@ -238,7 +297,7 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 	if c.CookieSameSite != "" {
 		ss, err := parseSameSite(c.CookieSameSite)
 		if err != nil {
-			return nil, at(node, "cookieSameSite", err)
+			return nil, at("cookieSameSite", err)
 		}
 		add("cookieSameSite", sessionmw.WithSameSite(ss))
 	}
@@ -249,7 +308,7 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 			err = fmt.Errorf("%v is shorter than one second", d)
 		}
 		if err != nil {
-			return nil, at(node, "cookieExpiration", err)
+			return nil, at("cookieExpiration", err)
 		}
 		exp = d
 	}
@@ -275,7 +334,7 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 			err = fmt.Errorf("%v is not positive (use disableAutoRenew: true to turn renewal off)", d)
 		}
 		if err != nil {
-			return nil, at(node, "autoRenewAfter", err)
+			return nil, at("autoRenewAfter", err)
 		}
 		add("autoRenewAfter", sessionmw.WithAutoRenew(d))
 	}
@@ -283,40 +342,68 @@ func buildLoadSession(node ast.Node, o Options, logger *slog.Logger) (*sessionmw
 	if c.SessionObject != "" {
 		add("sessionObject", sessionmw.WithSessionObject(c.SessionObject))
 	}
-	if c.Storage != "" {
-		store, ok := o.Storages[c.Storage]
-		if !ok {
-			return nil, at(node, "storage", fmt.Errorf("no storage named %q in Options.Storages (known: %s)", c.Storage, known(o.Storages)))
-		}
-		add("storage", sessionmw.WithStore(store))
-	} else {
-		memoryWarning.Do(func() {
-			logger.Warn("session storage not set: sessions are kept in memory, which is not recommended for production")
-		})
+	store, err := b.storage(c.Storage)
+	if err != nil {
+		return nil, at("storage", err)
 	}
-	all := []sessionmw.Option{sessionmw.WithLogger(logger)}
-	if len(o.SecretFallbacks) > 0 {
-		all = append(all, sessionmw.WithSecretFallbacks(o.SecretFallbacks...))
+	if store != nil {
+		add("storage", sessionmw.WithStore(store))
+	}
+	return b.session(gateway.LoadSession, opts, at)
+}
+
+// keyed is an option and the YAML key that set it.
+type keyed struct {
+	key string
+	opt sessionmw.Option
+}
+
+// storage returns the store called name, the default store when name is
+// empty (nil: the middleware's own MemoryIO, with a warning).
+func (b *build) storage(name string) (sessionmw.Store, error) {
+	if name == "" {
+		if b.o.DefaultStore != nil {
+			b.logger.Warn("session storage not set: sessions are kept in the default store; name a storage for production")
+			return b.o.DefaultStore, nil
+		}
+		memoryWarning.Do(func() {
+			b.logger.Warn("session storage not set: sessions are kept in memory, which is not recommended for production")
+		})
+		return nil, nil
+	}
+	store, ok := b.o.Storages[name]
+	if !ok {
+		return nil, fmt.Errorf("no storage named %q (known: %s)", name, sortedKeys(b.o.Storages))
+	}
+	return store, nil
+}
+
+// session validates opts one at a time, so that a refusal names its key,
+// then builds the middleware with preset.
+func (b *build) session(preset func([]byte, ...sessionmw.Option) (*sessionmw.Middleware, error), opts []keyed, at func(string, error) error) (func(http.Handler) http.Handler, error) {
+	all := []sessionmw.Option{sessionmw.WithLogger(b.logger)}
+	if len(b.o.SecretFallbacks) > 0 {
+		all = append(all, sessionmw.WithSecretFallbacks(b.o.SecretFallbacks...))
 	}
 	for _, k := range opts {
-		// Validate each option alone first, so the error names the key.
 		if _, err := sessionmw.New(validationSecret, sessionmw.WithStore(noStore{}), k.opt); err != nil {
-			return nil, at(node, k.key, err)
+			return nil, at(k.key, err)
 		}
 		all = append(all, k.opt)
 	}
-	all = append(all, o.Extra...)
-	mw, err := gateway.LoadSession(o.Secret, all...)
+	all = append(all, b.o.Extra...)
+	mw, err := preset(b.o.Secret, all...)
 	if err != nil {
 		// A combination of keys was refused: name the key behind the option.
 		for opt, key := range optionKeys {
 			if strings.Contains(err.Error(), opt+":") {
-				return nil, at(node, key, err)
+				return nil, at(key, err)
 			}
 		}
 		return nil, err
 	}
-	return mw, nil
+	b.out.sessions = append(b.out.sessions, mw)
+	return mw.Handler, nil
 }
 
 // optionKeys maps the option an error names to the YAML key that sets it.
@@ -327,20 +414,15 @@ var optionKeys = map[string]string{
 	"WithDomain":        "cookieDomain",
 }
 
-func buildMapSessionToHeader(node ast.Node, logger *slog.Logger) (func(http.Handler) http.Handler, error) {
-	var c MapSessionToHeaderConfig
-	if node != nil {
-		if err := yaml.NodeToValue(node, &c, yaml.DisallowUnknownField()); err != nil {
-			return nil, errors.New(oneLine(err))
-		}
-	}
-	opts := []gateway.MapOption{gateway.MapLogger(logger)}
+func buildMapSessionToHeader(b *build, block any, at func(string, error) error) (func(http.Handler) http.Handler, error) {
+	c := block.(*MapSessionToHeaderConfig)
+	opts := []gateway.MapOption{gateway.MapLogger(b.logger)}
 	if c.SessionObject != "" {
 		opts = append(opts, gateway.MapFromSessionObject(c.SessionObject))
 	}
 	h, err := gateway.MapSessionToHeader(c.Headers, opts...)
 	if err != nil {
-		return nil, at(node, "headers", err)
+		return nil, at("headers", err)
 	}
 	return h, nil
 }
@@ -370,51 +452,4 @@ func parseSameSite(s string) (http.SameSite, error) {
 		return http.SameSiteNoneMode, nil
 	}
 	return 0, fmt.Errorf("%q is not Lax, Strict or None", s)
-}
-
-// at prefixes err with the key and the line it is on.
-func at(node ast.Node, key string, err error) error {
-	if line := keyLine(node, key); line > 0 {
-		return fmt.Errorf("line %d: %s: %w", line, key, err)
-	}
-	return fmt.Errorf("%s: %w", key, err)
-}
-
-func keyLine(node ast.Node, key string) int {
-	mn, ok := node.(*ast.MappingNode)
-	if !ok {
-		if mv, ok := node.(*ast.MappingValueNode); ok {
-			mn = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}
-		} else {
-			return 0
-		}
-	}
-	for _, v := range mn.Values {
-		if v.Key != nil && v.Key.GetToken() != nil && v.Key.GetToken().Value == key {
-			return v.Key.GetToken().Position.Line
-		}
-	}
-	if tk := node.GetToken(); tk != nil {
-		return tk.Position.Line
-	}
-	return 0
-}
-
-// oneLine keeps goccy/go-yaml's "[line:col] message" and drops the source
-// excerpt it appends.
-func oneLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
-}
-
-func known(m map[string]sessionmw.Store) string {
-	var names []string
-	for n := range m {
-		names = append(names, n)
-	}
-	if len(names) == 0 {
-		return "none"
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }

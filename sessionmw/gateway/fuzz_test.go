@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -97,6 +99,65 @@ func FuzzMapSessionToHeader(f *testing.F) {
 		}
 		if len(seen) != 1 || seen[0] != value {
 			t.Fatalf("upstream saw X-User-Id %q, want exactly [%q]", seen, value)
+		}
+	})
+}
+
+// FuzzKeyAuthRequest sends arbitrary query strings and apikey headers
+// through KeyAuth: it never panics; it decides as url.ParseQuery reads the
+// request (one key, header first; two values are refused); the upstream
+// never sees the key, in the query or a header, and sees every other
+// query parameter as url.ParseQuery reads it.
+func FuzzKeyAuthRequest(f *testing.F) {
+	for _, s := range [][2]string{
+		{"apikey=open_sesame", ""}, {"", "second"}, {"a=1&apikey=open_sesame&apikey=x", ""},
+		{"apikey=%zz&apikey=open_sesame", ""}, {"api%6Bey=open%5Fsesame;x", ""}, {"apikey", ""},
+		{"&&apikey=second&", "open_sesame"}, {"apikey=open_sesame&b=%2", "nope"}, {"x=1;apikey=open_sesame", ""},
+	} {
+		f.Add(s[0], s[1])
+	}
+	ka, err := gateway.KeyAuth(walkthroughConsumers, gateway.KeyAnonymous("anonymous_users"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, rawQuery, header string) {
+		var got *http.Request
+		h := ka(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r }))
+		req := httptest.NewRequest("GET", "/s", nil)
+		req.URL.RawQuery = rawQuery
+		if header != "" {
+			req.Header.Set("Apikey", header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got == nil {
+			t.Fatalf("status %d: KeyAuth with an anonymous consumer stopped the request", rec.Code)
+		}
+		orig, _ := url.ParseQuery(rawQuery)
+		var want string
+		switch {
+		case header != "":
+			want = header
+		case len(orig["apikey"]) == 1:
+			want = orig["apikey"][0]
+		}
+		wantConsumer := "anon-id"
+		if want == "open_sesame" || want == "second" {
+			wantConsumer = "fiona-id"
+		}
+		if c := got.Header.Get("X-Consumer-Id"); c != wantConsumer {
+			t.Fatalf("consumer %q, want %q (query %q, header %q)", c, wantConsumer, rawQuery, header)
+		}
+		if got.Header.Get("Apikey") != "" {
+			t.Fatal("upstream saw the Apikey header")
+		}
+		up, _ := url.ParseQuery(got.URL.RawQuery)
+		if _, ok := up["apikey"]; ok {
+			t.Fatalf("upstream query %q still holds apikey", got.URL.RawQuery)
+		}
+		delete(orig, "apikey")
+		if !reflect.DeepEqual(up, orig) && !(len(up) == 0 && len(orig) == 0) {
+			t.Fatalf("upstream query %q reads %v, want %v", got.URL.RawQuery, up, orig)
 		}
 	})
 }

@@ -72,11 +72,7 @@ func MapSessionToHeader(headers map[string]string, opts ...MapOption) (func(http
 
 func (hm *headerMapper) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2 := *r
-		r2.Header = r.Header.Clone()
-		if r2.Header == nil {
-			r2.Header = http.Header{}
-		}
+		r2 := withOwnHeader(r)
 		// Delete every spelling, not only the canonical one: code earlier
 		// in the chain may have set a non-canonical key directly.
 		for k := range r2.Header {
@@ -101,8 +97,23 @@ func (hm *headerMapper) wrap(next http.Handler) http.Handler {
 				r2.Header.Set(name, str)
 			}
 		}
-		next.ServeHTTP(w, &r2)
+		next.ServeHTTP(w, r2)
 	})
+}
+
+// withOwnHeader returns a shallow copy of r with a header (never nil) and
+// URL of its own, which the next handler may change without touching r.
+func withOwnHeader(r *http.Request) *http.Request {
+	r2 := *r
+	r2.Header = r.Header.Clone()
+	if r2.Header == nil {
+		r2.Header = http.Header{}
+	}
+	if r.URL != nil {
+		u := *r.URL
+		r2.URL = &u
+	}
+	return &r2
 }
 
 // validHeaderValue reports whether v can be sent as a header value: no
