@@ -87,6 +87,10 @@ type hooks struct {
 	// (nil after the response went out).
 	authenticated []func(m *SessionManager, h http.Header) error
 
+	// saved runs after each save of the session that changed its values,
+	// with those changes (a Replace for a new id or a cleared session).
+	saved []func(m *SessionManager, changes Update) error
+
 	// committed runs on every committed response, saved or not.
 	committed []func(m *SessionManager, h http.Header)
 

@@ -260,9 +260,20 @@ func (m *SessionManager) needsSaveLocked() bool {
 // saveLocked has the backend save the session, then runs what follows a
 // login. h is nil after the response went out.
 func (m *SessionManager) saveLocked(h http.Header) error {
+	var changes Update
+	if len(m.mw.hooks.saved) > 0 && (m.session.Modified() || !m.has(fStored)) {
+		changes = m.session.update(!m.has(fStored), Meta{})
+	}
 	stored, err := m.mw.backend.commit(m, h, m.mw.now())
 	if err != nil {
 		return err
+	}
+	if stored && (changes.Replace || len(changes.Set) > 0 || len(changes.Delete) > 0) {
+		for _, hook := range m.mw.hooks.saved {
+			if err := hook(m, changes); err != nil {
+				return err
+			}
+		}
 	}
 	if stored && m.has(fAuthed) {
 		m.flags &^= fAuthed

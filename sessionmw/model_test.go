@@ -161,6 +161,7 @@ type msess struct {
 
 type mtoken struct {
 	sub     string
+	vals    map[string]string // the values a restore brings back
 	created int64
 	used    int64
 	dead    bool   // revoked
@@ -566,6 +567,22 @@ func (md *model) resolve(c *mclient, now int64) expect {
 	return e
 }
 
+// remembered copies a session's values to its token, as every save that
+// changes them does.
+func (md *model) remembered(s *msess) {
+	if s.token != nil {
+		s.token.vals = copyVals(s.vals)
+	}
+}
+
+func copyVals(v map[string]string) map[string]string {
+	c := make(map[string]string, len(v))
+	for k, x := range v {
+		c[k] = x
+	}
+	return c
+}
+
 func (md *model) newToken(sub string, created, used int64) *mtoken {
 	k := &mtoken{sub: sub, created: created, used: used}
 	md.tokens = append(md.tokens, k)
@@ -606,6 +623,7 @@ func (md *model) apply(c *mclient, e expect, now int64, op string, arg string, t
 	if e.restored {
 		old := c.token
 		s = md.newSess(old.sub, now)
+		s.vals = copyVals(old.vals)
 		if md.cfg.server() {
 			// The spent token's sessions end; a new token goes out.
 			for _, o := range md.sessions {
@@ -614,6 +632,7 @@ func (md *model) apply(c *mclient, e expect, now int64, op string, arg string, t
 				}
 			}
 			s.token = md.newToken(old.sub, old.created, now)
+			s.token.vals = copyVals(old.vals)
 			old.spentTo, old.spentAt = s, now
 		} else {
 			old.used = now
@@ -657,6 +676,7 @@ func (md *model) apply(c *mclient, e expect, now int64, op string, arg string, t
 		k, v, _ := strings.Cut(arg, "=")
 		s.vals[k] = v
 		s.saved = now
+		md.remembered(s)
 	case "login", "renew":
 		prev := s
 		var ns *msess
@@ -679,6 +699,7 @@ func (md *model) apply(c *mclient, e expect, now int64, op string, arg string, t
 					ns.token.dead = true
 				}
 				ns.token = md.newToken(arg, now, now)
+				md.remembered(ns)
 			}
 		}
 		if took {
@@ -906,6 +927,7 @@ func (md *model) verify(c *mclient, e expect, op, arg, target, body string) {
 		}
 	case e.restored:
 		wantSub = c.token.sub
+		wantVals = copyVals(c.token.vals)
 	}
 	switch op {
 	case "write":
@@ -1058,6 +1080,7 @@ func (md *model) pair(c *mclient, now int64) {
 	md.apply(c, e, now, "read", "", true)
 	c.sess.vals[fmt.Sprint("k", k1)], c.sess.vals[fmt.Sprint("k", k2)] = v1, v2
 	c.sess.saved = now
+	md.remembered(c.sess)
 }
 
 // revoke logs a subject out everywhere.

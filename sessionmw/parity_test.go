@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionmw/go/sessionmw"
 )
@@ -124,5 +125,43 @@ func TestLogoutBody(t *testing.T) {
 				t.Errorf("read=%v %s: the handler saw body %q, want it whole", read, name, seen)
 			}
 		}
+	}
+}
+
+// TestRememberRestoresValues: after the browser lost its session cookie
+// (and the session expired), the remember cookie brings back the login
+// and the values the session last had, on every store and in cookie
+// storage; logout takes both away.
+func TestRememberRestoresValues(t *testing.T) {
+	kinds := append(serverStores(t), storeKind{"CookieStorage", nil})
+	for _, kind := range kinds {
+		t.Run(kind.name, func(t *testing.T) {
+			clock := &testClock{}
+			opts := []sessionmw.Option{sessionmw.WithRemember(0, 0), sessionmw.WithIdleTimeout(time.Hour)}
+			if kind.make != nil {
+				opts = append(opts, sessionmw.WithStore(kind.make(t)))
+			} else {
+				revs := sessionmw.NewMemoryIO(sessionmw.WithSweepInterval(0))
+				t.Cleanup(func() { revs.Close() })
+				opts = append(opts, sessionmw.WithCookieStorage(), sessionmw.WithRevocationStore(revs))
+			}
+			mw := newMW(t, clock, opts...)
+			b := newBrowser(t, mw.Handler(lcApp(nil)))
+			mustOK(t, b.do("GET", setTarget("cart", "1")))
+			mustOK(t, b.do("POST", "/login?sub=alice"))
+			mustOK(t, b.do("GET", setTarget("theme", "dark")))
+			mustOK(t, b.do("GET", setTarget("cart", "2")))
+			delete(b.cookies, "sid")
+			clock.advance(3 * time.Hour) // the session itself is long gone
+			body := mustOK(t, b.do("GET", "/get"))
+			if field(body, "sub") != "alice" || field(body, "cart") != "2" || field(body, "theme") != "dark" {
+				t.Fatalf("restored: %s, want alice with cart=2 and theme=dark", body)
+			}
+			token := "remember=" + b.cookie("remember")
+			mustOK(t, b.do("POST", "/logout"))
+			if body := mustOK(t, b.send("GET", "/get", token, false)); field(body, "sub") != "-" || field(body, "cart") != "" {
+				t.Fatalf("the remember cookie replayed after logout: %s", body)
+			}
+		})
 	}
 }

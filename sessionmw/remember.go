@@ -12,8 +12,11 @@ import (
 // Remember-me: after Login, a second, persistent cookie carries an
 // encrypted token of the identity. When the browser-session cookie is gone
 // (the browser was closed) or its session ended, a request with a valid
-// remember cookie gets a new session with that identity. It restores the
-// login, not the session's other values.
+// remember cookie gets a new session with that identity and the values
+// the session held when it was last saved: a copy of them is kept with
+// the token (a record beside the token's with server storage, costing one
+// more store write per save that changes values; inside the remember
+// cookie itself with cookie storage, when they fit in one cookie).
 //
 // With server storage a token is spent by the restore it makes: the token
 // is marked with the restored session (a compare-and-set, so concurrent
@@ -84,6 +87,9 @@ func WithRememberCookie(name string) Option {
 
 func rememberKey(rid string) string { return rememberPrefix + rid }
 
+// rememberDataKey holds the values a token restores (server storage).
+func rememberDataKey(rid string) string { return rememberPrefix + "data:" + rid }
+
 const rememberPrefix = "remember:"
 
 // isTokenKey reports whether a store key holds a remember-me token.
@@ -106,13 +112,17 @@ type rememberState struct {
 	fresh   bool   // token was minted by Login and is not recorded yet
 	issue   bool   // send token's cookie on this response
 	expire  bool   // send the remember cookie's removal
+	cookie  string // the remember cookie the request carried (cookie storage re-issues it)
 }
 
 // rememberBackend is what remember-me needs from where sessions live.
 type rememberBackend interface {
 	// restoreFrom gives m a session for the identity of the token rid
-	// (whose metadata is token); false when the token was revoked.
-	restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error)
+	// (whose metadata is token, and which carried vals in cookie
+	// storage); false when the token was revoked.
+	restoreFrom(m *SessionManager, rid string, token Meta, vals []Entry, now int64) (bool, error)
+	// keepValues records the values rid restores.
+	keepValues(m *SessionManager, rid string, vals []Entry) error
 	// keepToken records a new token, live for ttl.
 	keepToken(m *SessionManager, rid string, token Meta, ttl time.Duration) error
 	// dropToken revokes a token (for ttl, where revocation is a list).
@@ -140,6 +150,7 @@ func installRemember(mw *Middleware, keys [][]byte) error {
 	h.resolved = append(h.resolved, f.restore)
 	h.login = append(h.login, f.login)
 	h.authenticated = append(h.authenticated, f.afterLogin)
+	h.saved = append(h.saved, f.saved)
 	h.committed = append(h.committed, f.cookie)
 	h.destroyed = append(h.destroyed, f.revoke)
 	return nil
@@ -161,7 +172,7 @@ func (f *rememberFeature) restore(m *SessionManager, r *http.Request) (bool, err
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := &m.state().remember
-	st.had = true
+	st.had, st.cookie = true, cs[0].Value
 	if m.has(fFound) {
 		return false, nil
 	}
@@ -190,7 +201,7 @@ func (f *rememberFeature) restore(m *SessionManager, r *http.Request) (bool, err
 		}
 		return false, err
 	}
-	ok, err := f.tokens.restoreFrom(m, o.id, tm, now)
+	ok, err := f.tokens.restoreFrom(m, o.id, tm, o.rec.Values, now)
 	if err != nil {
 		return false, fmt.Errorf("sessionmw: remember-me restore: %w", err)
 	}
@@ -233,7 +244,31 @@ func (f *rememberFeature) afterLogin(m *SessionManager, h http.Header) error {
 		return fmt.Errorf("sessionmw: save remember-me token: %w", err)
 	}
 	st.issue = true
-	return nil
+	return f.tokens.keepValues(m, st.token, m.session.entries())
+}
+
+// saved keeps the values the session's token restores up to date.
+func (f *rememberFeature) saved(m *SessionManager, changes Update) error {
+	rid := m.meta.Remember
+	if rid == "" {
+		return nil
+	}
+	st := &m.state().remember
+	if st.fresh {
+		return nil // afterLogin records them with the new token
+	}
+	if _, ok := f.tokens.(*cookieBackend); ok {
+		// The values travel in the remember cookie: send it again, if
+		// the one the request carried is this session's token.
+		if st.token != rid && st.cookie != "" {
+			if o, err := f.codec.open(f.rc.name, st.cookie, m.req); err == nil && o.id == rid {
+				st.token, st.tmeta = rid, Meta{Created: o.rec.Meta.Created}
+			}
+		}
+		st.issue = st.token == rid
+		return nil
+	}
+	return f.tokens.(serverBackend).keepChanges(m, rid, changes)
 }
 
 // cookie sends the remember cookie, or its removal, on a committed
@@ -261,7 +296,15 @@ func (f *rememberFeature) cookie(m *SessionManager, h http.Header) {
 	if ttl <= 0 {
 		return
 	}
-	vals, err := f.codec.seal(f.rc.name, st.token, st.token, tm, nil)
+	var carried []Entry
+	if _, ok := f.tokens.(*cookieBackend); ok {
+		carried = m.session.entries() // cookie storage: the values travel in the token
+	}
+	vals, err := f.codec.seal(f.rc.name, st.token, st.token, tm, carried)
+	if errors.Is(err, ErrSessionTooLarge) {
+		f.mw.log.LogAttrs(m.ctx, slog.LevelDebug, "remember-me cookie without the session's values: they do not fit in one cookie")
+		vals, err = f.codec.seal(f.rc.name, st.token, st.token, tm, nil)
+	}
 	if err != nil {
 		f.mw.log.LogAttrs(m.ctx, slog.LevelError, "remember-me cookie not sent", slog.Any("error", err))
 		return
@@ -291,7 +334,7 @@ func (f *rememberFeature) revoke(m *SessionManager) error {
 // restoreFrom implements rememberBackend for server storage: the token is
 // spent by a compare-and-set on its record, and concurrent requests that
 // carry it adopt the one session it was spent on.
-func (b serverBackend) restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error) {
+func (b serverBackend) restoreFrom(m *SessionManager, rid string, token Meta, _ []Entry, now int64) (bool, error) {
 	mw := b.mw
 	ctx := m.ctx
 	rec, err := mw.load(ctx, mw.store, rememberKey(rid), now)
@@ -341,7 +384,15 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	meta := Meta{Created: now, Issued: now, Saved: now, Subject: token.Subject, Credential: token.Credential,
 		Groups: token.Groups, Audience: mw.cfg.audience, Remember: next}
 	mw.bindMeta(&meta, m.req)
-	stored, err := mw.save(ctx, mw.store, sid, Update{Replace: true, Meta: meta}, mw.recordTTL(&meta, now), now)
+	data, err := mw.load(ctx, mw.store, rememberDataKey(rid), now)
+	if err != nil {
+		return false, err
+	}
+	var vals []Entry
+	if data != nil {
+		vals = data.Values
+	}
+	stored, err := mw.save(ctx, mw.store, sid, Update{Replace: true, Set: vals, Meta: meta}, mw.recordTTL(&meta, now), now)
 	if err != nil {
 		return false, err
 	}
@@ -381,8 +432,17 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	} else if !errors.Is(err, ErrNoSubjectIndex) {
 		return false, err
 	}
+	if vals != nil {
+		// The values go with the new token; the spent one's copy goes.
+		if err := b.keepValues(m, next, vals); err != nil {
+			return false, err
+		}
+		if err := mw.del(ctx, mw.store, rememberDataKey(rid)); err != nil {
+			return false, err
+		}
+	}
 	if stored == nil {
-		stored = Merge(nil, Update{Replace: true, Meta: meta})
+		stored = Merge(nil, Update{Replace: true, Set: vals, Meta: meta})
 	}
 	m.adoptLocked(sid, stored)
 	m.flags |= fReissue | fAuthed
@@ -405,15 +465,43 @@ func (b serverBackend) keepToken(m *SessionManager, rid string, token Meta, ttl 
 	return err
 }
 
-// dropToken implements rememberBackend.
+// dropToken implements rememberBackend: the token and the values it
+// would restore.
 func (b serverBackend) dropToken(m *SessionManager, rid string, _ time.Duration) error {
-	return b.mw.del(m.ctx, b.mw.store, rememberKey(rid))
+	if err := b.mw.del(m.ctx, b.mw.store, rememberKey(rid)); err != nil {
+		return err
+	}
+	return b.mw.del(m.ctx, b.mw.store, rememberDataKey(rid))
+}
+
+// keepChanges applies a save's changes to the values rid restores, as a
+// delta, so that concurrent requests changing different keys all count
+// (as they do in the session itself); a missing copy is written whole.
+func (b serverBackend) keepChanges(m *SessionManager, rid string, changes Update) error {
+	mw := b.mw
+	now := mw.now()
+	changes.Meta = Meta{Created: now, Subject: m.meta.Subject, Audience: mw.cfg.audience}
+	_, err := mw.save(m.ctx, mw.store, rememberDataKey(rid), changes, mw.cfg.remember.rolling, now)
+	if errors.Is(err, ErrNotFound) {
+		return b.keepValues(m, rid, m.session.entries())
+	}
+	return err
+}
+
+// keepValues implements rememberBackend: a record beside the token's,
+// with the subject so that RevokeSubject finds it, live as long as a
+// token can be.
+func (b serverBackend) keepValues(m *SessionManager, rid string, vals []Entry) error {
+	mw := b.mw
+	meta := Meta{Created: mw.now(), Subject: m.meta.Subject, Audience: mw.cfg.audience}
+	_, err := mw.save(m.ctx, mw.store, rememberDataKey(rid), Update{Replace: true, Set: vals, Meta: meta}, mw.cfg.remember.rolling, mw.now())
+	return err
 }
 
 // restoreFrom implements rememberBackend for cookie storage: a new cookie
 // session in the lineage of the token's restores, unless the token was
 // revoked.
-func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, now int64) (bool, error) {
+func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, vals []Entry, now int64) (bool, error) {
 	revoked, err := b.revoked(m.ctx, rid)
 	if err != nil || revoked {
 		return false, err
@@ -421,6 +509,9 @@ func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, n
 	m.forgetLocked()
 	m.setMetaLocked(Meta{Subject: token.Subject, Credential: token.Credential, Groups: token.Groups,
 		Audience: b.mw.cfg.audience, Remember: rid})
+	if len(vals) > 0 {
+		m.session.base = &Record{Values: vals}
+	}
 	m.id = newID()
 	m.flags |= fRenew | fAuthed | fFound
 	st := m.state()
@@ -429,6 +520,10 @@ func (b *cookieBackend) restoreFrom(m *SessionManager, rid string, token Meta, n
 	st.remember.token, st.remember.tmeta, st.remember.issue = rid, Meta{Created: token.Created}, true
 	return true, nil
 }
+
+// keepValues implements rememberBackend: the values travel in the
+// remember cookie (see rememberFeature.cookie).
+func (b *cookieBackend) keepValues(*SessionManager, string, []Entry) error { return nil }
 
 // keepToken implements rememberBackend: cookie tokens need no record.
 func (b *cookieBackend) keepToken(*SessionManager, string, Meta, time.Duration) error { return nil }

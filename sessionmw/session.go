@@ -246,3 +246,11 @@ func mustRoundTrip(key string, v any) {
 		panic(fmt.Sprintf("sessionmw: Set(%q, %T): the value cannot be stored on every store: %v (register its type with gob.Register)", key, v, err))
 	}
 }
+
+// entries returns the session's current entries (shared values: callers
+// must not change them).
+func (s *Session) entries() []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entriesLocked()
+}
