@@ -54,7 +54,7 @@ func (m *SessionManager) enforceCapLocked(limit int) error {
 		if excess <= 0 {
 			break
 		}
-		if in.ID == m.id {
+		if in.ID == mw.storeKey(m.id) {
 			continue
 		}
 		if err := mw.destroySession(m.ctx, in.ID, ReasonLimit); err != nil {

@@ -147,52 +147,119 @@ func (mw *Middleware) watchEvictions() {
 		if e.Meta.Audience != mw.cfg.audience || isTokenKey(e.ID) {
 			return
 		}
+		if mw.vault != nil {
+			if m, _, err := mw.vault.openMeta(e.ID, e.Meta); err == nil {
+				e.Meta = m
+			}
+		}
 		f(context.Background(), Event{Session: Fingerprint(e.ID), Subject: e.Meta.Subject, Audience: e.Meta.Audience, Reason: e.Reason})
 	})
 }
 
 // The middleware calls its stores through load, save, del and list, which
-// report each call to the StoreCall hook when one is set.
+// seal and hash what goes to the session store when a vault is on (see
+// vault.go) and report each call to the StoreCall hook when one is set.
+// load, save and del take ids; loadStored and delStored take storage keys
+// (what list returns).
 
 func (mw *Middleware) load(ctx context.Context, s Store, id string, now int64) (*Record, error) {
+	if mw.vault != nil && s == mw.store {
+		return mw.loadStored(ctx, mw.vault.key(id), now)
+	}
+	return mw.timedLoad(ctx, s, id, now)
+}
+
+func (mw *Middleware) loadStored(ctx context.Context, key string, now int64) (*Record, error) {
+	rec, err := mw.timedLoad(ctx, mw.store, key, now)
+	if err != nil || mw.vault == nil {
+		return rec, err
+	}
+	return mw.vault.openRecord(key, rec)
+}
+
+func (mw *Middleware) timedLoad(ctx context.Context, s Store, key string, now int64) (*Record, error) {
 	if !mw.hooked() || mw.cfg.events.StoreCall == nil {
-		return loadAt(ctx, s, id, now)
+		return loadAt(ctx, s, key, now)
 	}
 	start := time.Now()
-	rec, err := loadAt(ctx, s, id, now)
-	mw.cfg.events.StoreCall(ctx, Event{Op: "load", Session: Fingerprint(id), Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
+	rec, err := loadAt(ctx, s, key, now)
+	mw.cfg.events.StoreCall(ctx, Event{Op: "load", Session: Fingerprint(key), Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
 	return rec, err
 }
 
+// save applies u; with a vault it returns no record (the stored one is
+// sealed), so callers build the plaintext one from u.
 func (mw *Middleware) save(ctx context.Context, s Store, id string, u Update, ttl time.Duration, now int64) (*Record, error) {
-	if !mw.hooked() || mw.cfg.events.StoreCall == nil {
-		return saveAt(ctx, s, id, u, ttl, now)
+	sealed := mw.vault != nil && s == mw.store
+	if sealed {
+		key := mw.vault.key(id)
+		var err error
+		if u, err = mw.vault.sealUpdate(key, u); err != nil {
+			return nil, err
+		}
+		id = key
 	}
-	start := time.Now()
-	rec, err := saveAt(ctx, s, id, u, ttl, now)
-	mw.cfg.events.StoreCall(ctx, Event{Op: "save", Session: Fingerprint(id), Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
+	var rec *Record
+	var err error
+	if !mw.hooked() || mw.cfg.events.StoreCall == nil {
+		rec, err = saveAt(ctx, s, id, u, ttl, now)
+	} else {
+		start := time.Now()
+		rec, err = saveAt(ctx, s, id, u, ttl, now)
+		mw.cfg.events.StoreCall(ctx, Event{Op: "save", Session: Fingerprint(id), Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
+	}
+	if sealed {
+		rec = nil
+	}
 	return rec, err
 }
 
 func (mw *Middleware) del(ctx context.Context, s Store, id string) error {
+	if mw.vault != nil && s == mw.store {
+		id = mw.vault.key(id)
+	}
+	return mw.delStored(ctx, s, id)
+}
+
+func (mw *Middleware) delStored(ctx context.Context, s Store, key string) error {
 	if !mw.hooked() || mw.cfg.events.StoreCall == nil {
-		return s.Delete(ctx, id)
+		return s.Delete(ctx, key)
 	}
 	start := time.Now()
-	err := s.Delete(ctx, id)
-	mw.cfg.events.StoreCall(ctx, Event{Op: "delete", Session: Fingerprint(id), Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
+	err := s.Delete(ctx, key)
+	mw.cfg.events.StoreCall(ctx, Event{Op: "delete", Session: Fingerprint(key), Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
 	return err
 }
 
+// list lists subject's records; with a vault, IDs are storage keys and
+// metadata is opened.
 func (mw *Middleware) list(ctx context.Context, idx SubjectIndex, subject string) ([]SessionInfo, error) {
+	indexed := mw.vault.subject(subject)
+	var infos []SessionInfo
+	var err error
 	if !mw.hooked() || mw.cfg.events.StoreCall == nil {
-		return idx.SubjectSessions(ctx, subject)
+		infos, err = idx.SubjectSessions(ctx, indexed)
+	} else {
+		start := time.Now()
+		infos, err = idx.SubjectSessions(ctx, indexed)
+		mw.cfg.events.StoreCall(ctx, Event{Op: "list", Subject: subject, Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
 	}
-	start := time.Now()
-	infos, err := idx.SubjectSessions(ctx, subject)
-	mw.cfg.events.StoreCall(ctx, Event{Op: "list", Subject: subject, Duration: time.Since(start), Err: err, Audience: mw.cfg.audience})
-	return infos, err
+	if err != nil || mw.vault == nil {
+		return infos, err
+	}
+	for i := range infos {
+		if infos[i].Meta, _, err = mw.vault.openMeta(infos[i].ID, infos[i].Meta); err != nil {
+			return nil, err
+		}
+		if infos[i].Meta.Sealed == resealMark {
+			infos[i].Meta.Sealed = ""
+		}
+	}
+	return infos, nil
 }
+
+// storeKey is where the session store keeps id.
+func (mw *Middleware) storeKey(id string) string { return mw.vault.key(id) }
 
 // renewed reports that the session moved to its current id from old.
 func (m *SessionManager) renewed(ctx context.Context, old, kind string) {

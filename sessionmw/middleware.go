@@ -30,6 +30,7 @@ type Middleware struct {
 	// stopEvictions unregisters from the store's eviction notices.
 	stopEvictions func()
 	binder        *binder // nil without WithBind
+	vault         *vault  // nil without encryption at rest or hashing
 }
 
 // New returns a session middleware that signs session ids with secretKey
@@ -90,6 +91,9 @@ func New(secretKey []byte, opts ...Option) (*Middleware, error) {
 			mw.ownsStore = true
 		}
 		mw.backend, mw.saveLate = serverBackend{mw}, true
+		if mw.vault, err = newVault(&cfg, keys); err != nil {
+			return nil, err
+		}
 	}
 	for _, install := range features {
 		if err := install(mw, keys); err != nil {

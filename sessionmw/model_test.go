@@ -135,6 +135,10 @@ type mcfg struct {
 	reqHeaders bool
 	audience   string
 	mwLogout   bool
+	encrypt    bool // WithEncryptionAtRest
+	hashIDs    bool
+	hashSubs   bool
+	bind       bool
 }
 
 func (c mcfg) String() string {
@@ -143,8 +147,10 @@ func (c mcfg) String() string {
 		Cap                                    int
 		Header, Strip, ReqHeaders              bool
 		Audience                               string
-		MWLogout                               bool
-	}{c.autoRenew, c.rolling, c.absolute, c.remember, c.capN, c.header, c.strip, c.reqHeaders, c.audience, c.mwLogout})
+		MWLogout, Encrypt, HashIDs, HashSubs   bool
+		Bind                                   bool
+	}{c.autoRenew, c.rolling, c.absolute, c.remember, c.capN, c.header, c.strip, c.reqHeaders, c.audience, c.mwLogout,
+		c.encrypt, c.hashIDs, c.hashSubs, c.bind})
 }
 
 func (c mcfg) server() bool { return c.mode != "cookie" }
@@ -274,7 +280,9 @@ func runModel(t *testing.T, srv *redisOnce, mode string, seed uint64) (ops int) 
 		if rng.IntN(2) == 0 {
 			cfg.capN = 1 + rng.IntN(2)
 		}
+		cfg.encrypt, cfg.hashIDs, cfg.hashSubs = rng.IntN(3) == 0, rng.IntN(3) == 0, rng.IntN(3) == 0
 	}
+	cfg.bind = rng.IntN(4) == 0
 	md := &model{t: t, cfg: cfg, rng: rng, clock: &testClock{}, dead: map[int]bool{}}
 	md.up = &upstreamCheck{m: md}
 	defer func() {
@@ -339,6 +347,11 @@ func (md *model) build(srv *redisOnce) {
 	}
 	if md.cfg.mwLogout {
 		opts = append(opts, sessionmw.WithLogout())
+	}
+	opts = append(opts, sessionmw.WithEncryptionAtRest(md.cfg.encrypt), sessionmw.WithHashedIDs(md.cfg.hashIDs),
+		sessionmw.WithHashedSubjects(md.cfg.hashSubs))
+	if md.cfg.bind {
+		opts = append(opts, sessionmw.WithBind(sessionmw.BindIP|sessionmw.BindUserAgent))
 	}
 	var stores []sessionmw.Store
 	switch md.cfg.mode {

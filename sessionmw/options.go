@@ -90,6 +90,8 @@ type config struct {
 	events                          *Hooks
 	strictValues                    bool
 	bind                            Bind
+	encryptAtRest, hashIDs          bool
+	hashSubjects                    bool
 	logEvery                        time.Duration
 	logEverySet                     bool
 }

@@ -5,10 +5,13 @@ package sessionmw_test
 // encryption at rest and hashed storage keys.
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,5 +166,124 @@ func TestRememberRestoresValues(t *testing.T) {
 				t.Fatalf("the remember cookie replayed after logout: %s", body)
 			}
 		})
+	}
+}
+
+// spyStore records everything written to the store it wraps: a dump.
+type spyStore struct {
+	sessionmw.Store
+	mu      sync.Mutex
+	written []string // keys and %v of values and metadata
+}
+
+func (s *spyStore) Save(ctx context.Context, id string, u sessionmw.Update, ttl time.Duration) error {
+	s.mu.Lock()
+	s.written = append(s.written, id, fmt.Sprintf("%v %+v", u.Set, u.Meta))
+	for _, e := range u.Set {
+		if b, ok := e.Value.([]byte); ok {
+			s.written = append(s.written, string(b))
+		}
+	}
+	s.mu.Unlock()
+	return s.Store.Save(ctx, id, u, ttl)
+}
+
+func (s *spyStore) SubjectSessions(ctx context.Context, subject string) ([]sessionmw.SessionInfo, error) {
+	return s.Store.(sessionmw.SubjectIndex).SubjectSessions(ctx, subject)
+}
+
+func (s *spyStore) dump() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.written, "\n")
+}
+
+// TestDataAtRestIsUnreadable: with encryption at rest, hashed ids and
+// hashed subjects, nothing a store receives (and nothing redis-server
+// holds) contains a value, an id, a subject, a credential or a token id,
+// while every feature works as before.
+func TestDataAtRestIsUnreadable(t *testing.T) {
+	srv := (&redisOnce{top: t})
+	for _, kind := range []string{"MemoryIO", "Redis"} {
+		t.Run(kind, func(t *testing.T) {
+			var inner sessionmw.Store
+			if kind == "Redis" {
+				inner = srv.store(t)
+			} else {
+				m := sessionmw.NewMemoryIO(sessionmw.WithSweepInterval(0))
+				t.Cleanup(func() { m.Close() })
+				inner = m
+			}
+			spy := &spyStore{Store: inner}
+			clock := &testClock{}
+			mw := newMW(t, clock, sessionmw.WithStore(spy), sessionmw.WithEncryptionAtRest(true), sessionmw.WithHashedIDs(true),
+				sessionmw.WithHashedSubjects(true), sessionmw.WithRemember(0, 0), sessionmw.WithAutoRenew(30*time.Minute),
+				sessionmw.WithMaxSessionsPerSubject(5))
+			h := mw.Handler(lcApp(nil))
+			b := newBrowser(t, h)
+			mustOK(t, b.do("GET", setTarget("token", "Bearer-s3cr3t-value")))
+			mustOK(t, b.do("POST", "/login?sub=alice-the-user"))
+			clock.advance(31 * time.Minute)
+			body := mustOK(t, b.do("GET", "/get")) // auto-renewal: a successor link
+			if field(body, "sub") != "alice-the-user" || field(body, "token") != "Bearer-s3cr3t-value" {
+				t.Fatalf("after renewal: %s", body)
+			}
+			infos, err := mw.Sessions(context.Background(), "alice-the-user")
+			if err != nil || len(infos) != 1 || infos[0].Meta.Subject != "alice-the-user" {
+				t.Fatalf("Sessions = %+v, %v", infos, err)
+			}
+			id := sessionmw.IDOf(mw, b.cookie("sid"))
+			dump := spy.dump()
+			if kind == "Redis" {
+				dump += srv.srv.CLI("--scan") + srv.srv.CLI("EVAL", "local out = {} for _, k in ipairs(redis.call('KEYS', '*')) do if redis.call('TYPE', k).ok == 'hash' then for _, v in ipairs(redis.call('HGETALL', k)) do table.insert(out, v) end end end return table.concat(out, ' ')", "0")
+			}
+			for what, secret := range map[string]string{"a value": "Bearer-s3cr3t", "the subject": "alice-the-user", "the session id": id} {
+				if strings.Contains(dump, secret) {
+					t.Errorf("the store received %s in plaintext", what)
+				}
+			}
+			// Logout and RevokeSubject still find everything.
+			other := newBrowser(t, h)
+			mustOK(t, other.do("POST", "/login?sub=alice-the-user"))
+			if n, err := mw.RevokeSubject(context.Background(), "alice-the-user"); n != 2 || err != nil {
+				t.Fatalf("RevokeSubject = %d, %v", n, err)
+			}
+			delete(b.cookies, "sid")
+			if sub := field(mustOK(t, b.do("GET", "/get")), "sub"); sub != "-" {
+				t.Fatalf("the remember cookie survived RevokeSubject: sub=%s", sub)
+			}
+		})
+	}
+}
+
+// TestDataAtRestRotatesAndMigrates: data stored in plaintext, or sealed
+// under a retired secret, opens, and the next save seals it under the
+// current secret, so the retired secret can then be dropped.
+func TestDataAtRestRotatesAndMigrates(t *testing.T) {
+	store := sessionmw.NewMemoryIO(sessionmw.WithSweepInterval(0))
+	defer store.Close()
+	oldKey, newKey := []byte(strings.Repeat("o", 32)), []byte(strings.Repeat("n", 32))
+	mk := func(secret []byte, vault bool, fallbacks ...[]byte) http.Handler {
+		mw, err := sessionmw.New(secret, sessionmw.WithStore(store), sessionmw.WithSecure(false),
+			sessionmw.WithEncryptionAtRest(vault), sessionmw.WithSecretFallbacks(fallbacks...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { mw.Close() })
+		return mw.Handler(lcApp(nil))
+	}
+	b := newBrowser(t, mk(oldKey, false))
+	mustOK(t, b.do("GET", setTarget("k", "plain")))
+	b.h = mk(oldKey, true) // the vault turned on: plaintext still reads, and gets sealed
+	if v := field(mustOK(t, b.do("GET", "/get")), "k"); v != "plain" {
+		t.Fatalf("plaintext under the vault: k=%q", v)
+	}
+	b.h = mk(newKey, true, oldKey) // rotation: the old secret is a fallback
+	if v := field(mustOK(t, b.do("GET", "/get")), "k"); v != "plain" {
+		t.Fatalf("sealed under the retired secret: k=%q", v)
+	}
+	b.h = mk(newKey, true) // the retired secret is gone: what was read is sealed anew
+	if v := field(mustOK(t, b.do("GET", "/get")), "k"); v != "plain" {
+		t.Fatalf("after the rotation: k=%q, want the value resealed under the new secret", v)
 	}
 }

@@ -420,10 +420,10 @@ func (b serverBackend) spendToken(m *SessionManager, rid string, rec *Record, to
 	// client; nobody else may keep them.
 	if infos, err := mw.Sessions(ctx, token.Subject); err == nil {
 		for _, in := range infos {
-			if in.Meta.Remember == rid && in.ID != sid {
+			if in.Meta.Remember == rid && in.ID != mw.storeKey(sid) {
 				// Not DestroySession: that would revoke rid, whose spent
 				// record the concurrent restores are following.
-				if err := mw.del(ctx, mw.store, in.ID); err != nil {
+				if err := mw.delStored(ctx, mw.store, in.ID); err != nil {
 					return false, err
 				}
 				mw.destroyedElsewhere(ctx, in, ReasonRevoked)

@@ -54,26 +54,31 @@ func (mw *Middleware) subjectRecords(ctx context.Context, subject string) ([]Ses
 }
 
 // DestroySession ends the session with the given id, as Destroy would
-// from inside its own request (its remember-me token too).
+// from inside its own request (its remember-me token too). The id is as
+// Sessions lists it: with WithHashedIDs, its storage key.
 func (mw *Middleware) DestroySession(ctx context.Context, id string) error {
 	return mw.destroySession(ctx, id, ReasonRevoked)
 }
 
-// destroySession is DestroySession; reason is for the Destroyed hook.
-func (mw *Middleware) destroySession(ctx context.Context, id, reason string) error {
+// destroySession is DestroySession for the storage key key; reason is for
+// the Destroyed hook.
+func (mw *Middleware) destroySession(ctx context.Context, key, reason string) error {
 	if mw.store == nil {
 		return ErrNoSubjectIndex
 	}
-	rec, err := mw.load(ctx, mw.store, id, mw.now())
+	id := key // for messages: a fingerprint either way
+	rec, err := mw.loadStored(ctx, key, mw.now())
 	if err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
-	if err := mw.del(ctx, mw.store, id); err != nil {
+	if err := mw.delStored(ctx, mw.store, key); err != nil {
 		return fmt.Errorf("sessionmw: destroy session %s: %w", fingerprint(id), err)
 	}
 	if rec != nil && rec.Meta.Remember != "" {
-		if err := mw.del(ctx, mw.store, rememberKey(rec.Meta.Remember)); err != nil {
-			return fmt.Errorf("sessionmw: revoke remember-me token of %s: %w", fingerprint(id), err)
+		for _, k := range [...]string{rememberKey(rec.Meta.Remember), rememberDataKey(rec.Meta.Remember)} {
+			if err := mw.del(ctx, mw.store, k); err != nil {
+				return fmt.Errorf("sessionmw: revoke remember-me token of %s: %w", fingerprint(id), err)
+			}
 		}
 	}
 	if rec != nil && rec.Meta.Successor == "" {
@@ -101,10 +106,11 @@ func (mw *Middleware) RevokeSubject(ctx context.Context, subject string, except 
 	}
 	keep := map[string]bool{}
 	for _, in := range infos {
-		if slices.Contains(except, in.ID) {
+		if slices.Contains(except, in.ID) || slices.ContainsFunc(except, func(id string) bool { return mw.storeKey(id) == in.ID }) {
 			keep[in.ID] = true
 			if in.Meta.Remember != "" {
-				keep[rememberKey(in.Meta.Remember)] = true
+				keep[mw.storeKey(rememberKey(in.Meta.Remember))] = true
+				keep[mw.storeKey(rememberDataKey(in.Meta.Remember))] = true
 			}
 		}
 	}
@@ -113,7 +119,7 @@ func (mw *Middleware) RevokeSubject(ctx context.Context, subject string, except 
 		switch {
 		case keep[in.ID]:
 		case isTokenKey(in.ID):
-			if err := mw.del(ctx, mw.store, in.ID); err != nil {
+			if err := mw.delStored(ctx, mw.store, in.ID); err != nil {
 				return n, fmt.Errorf("sessionmw: revoke remember-me token: %w", err)
 			}
 		default:

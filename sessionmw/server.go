@@ -145,6 +145,11 @@ func (b serverBackend) resolve(m *SessionManager, r *http.Request, now int64) er
 	}
 	m.adoptLocked(chosen.id, chosen.rec)
 	m.cookieTS = ts
+	if chosen.rec.Meta.Sealed == resealMark {
+		// Stored in plaintext, or sealed under a retired secret: the next
+		// save writes every value again, sealed under the current one.
+		m.session.rewriteAll()
+	}
 	if fallback || chosen.via || chosen.rec.Meta.Saved/int64(time.Second)-ts >= int64(mw.cfg.touchInterval/time.Second) {
 		// A retired key signed it, the client missed the response that
 		// renewed its id, or the one that re-signed it after a save (its

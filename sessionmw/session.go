@@ -254,3 +254,20 @@ func (s *Session) entries() []Entry {
 	defer s.mu.Unlock()
 	return s.entriesLocked()
 }
+
+// rewriteAll marks every value of the base as changed, so that the next
+// save writes them all again.
+func (s *Session) rewriteAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.base == nil || len(s.base.Values) == 0 {
+		s.dirty = true
+		return
+	}
+	for _, e := range s.base.Values {
+		if indexOf(s.set, e.Key) < 0 && !containsKey(s.deleted, e.Key) {
+			s.set = append(s.set, e)
+		}
+	}
+	s.dirty = true
+}

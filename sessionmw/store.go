@@ -116,6 +116,10 @@ type Meta struct {
 	// Bind is a keyed hash of the client attributes the session is bound
 	// to (WithBind), or "" for an unbound session.
 	Bind string
+	// Sealed holds, encrypted, the metadata that must not be readable in
+	// the store (WithEncryptionAtRest, WithHashedIDs, WithHashedSubjects):
+	// opaque to stores, which only round-trip it.
+	Sealed string
 }
 
 // SubjectIndex is an optional Store capability, found by type assertion:

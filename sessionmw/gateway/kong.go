@@ -22,7 +22,7 @@ const (
 // id's grace); logout on POST and DELETE with "session_logout" in the
 // query (the body is not read, as Kong's read_body_for_logout); and, as in
 // Kong, encrypted cookie storage unless a WithStore in opts chooses server
-// storage (Kong's storage=kong). opts are applied after the defaults.
+// storage (Kong's storage=kong), whose values are then encrypted at rest. opts are applied after the defaults.
 func Kong(secretKey []byte, opts ...sessionmw.Option) (*sessionmw.Middleware, error) {
 	defaults := []sessionmw.Option{
 		sessionmw.WithCookieStorage(),
@@ -35,7 +35,8 @@ func Kong(secretKey []byte, opts ...sessionmw.Option) (*sessionmw.Middleware, er
 		sessionmw.WithAbsoluteTimeout(KongAbsoluteTimeout),
 		sessionmw.WithRenewGrace(KongStaleTTL),
 		sessionmw.WithLogout(),
-		sessionmw.WithLogoutBody(false), // Kong's read_body_for_logout
+		sessionmw.WithLogoutBody(false),      // Kong's read_body_for_logout
+		sessionmw.WithEncryptionAtRest(true), // storage=kong keeps data encrypted
 	}
 	return sessionmw.New(secretKey, append(defaults, opts...)...)
 }

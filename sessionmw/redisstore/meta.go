@@ -23,6 +23,7 @@ func appendMeta(args []string, m sessionmw.Meta) []string {
 		fieldAudience, m.Audience,
 		fieldRemember, m.Remember,
 		fieldBind, m.Bind,
+		fieldSealed, m.Sealed,
 	)
 }
 
@@ -50,6 +51,8 @@ func decodeMeta(m *sessionmw.Meta, f, raw string) (known bool, err error) {
 		m.Remember = raw
 	case fieldBind:
 		m.Bind = raw
+	case fieldSealed:
+		m.Sealed = raw
 	default:
 		return false, nil
 	}

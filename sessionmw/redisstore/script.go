@@ -32,13 +32,14 @@ const (
 	fieldAudience = "m:audience"
 	fieldRemember = "m:remember"
 	fieldBind     = "m:bind"
+	fieldSealed   = "m:sealed"
 )
 
 // metaFields are the metadata fields, in the order SubjectSessions reads
 // them with HMGET.
 var metaFields = []string{
 	fieldCreated, fieldIssued, fieldSaved, fieldSucc,
-	fieldSubject, fieldCred, fieldGroups, fieldAudience, fieldRemember, fieldBind,
+	fieldSubject, fieldCred, fieldGroups, fieldAudience, fieldRemember, fieldBind, fieldSealed,
 }
 
 // saveScript applies one Update to a session's hash and sets its TTL, all
