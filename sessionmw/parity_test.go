@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessionmw/go/sessionmw"
+	"github.com/sessionmw/go/sessionmw/gateway"
 )
 
 // replayFrom sends cookie from another client: remote address and
@@ -285,5 +286,28 @@ func TestDataAtRestRotatesAndMigrates(t *testing.T) {
 	b.h = mk(newKey, true) // the retired secret is gone: what was read is sealed anew
 	if v := field(mustOK(t, b.do("GET", "/get")), "k"); v != "plain" {
 		t.Fatalf("after the rotation: k=%q, want the value resealed under the new secret", v)
+	}
+}
+
+// TestKongLogoutWithJSONBody: Kong mode does not read bodies (Kong's
+// read_body_for_logout off); with it on, a JSON body logs out.
+func TestKongLogoutWithJSONBody(t *testing.T) {
+	for _, read := range []bool{false, true} {
+		mw, err := gateway.Kong(lcSecret, sessionmw.WithSecure(false), sessionmw.WithLogoutBody(read))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, mw.Handler(lcApp(nil)))
+		mustOK(t, b.do("POST", "/login?sub=alice"))
+		req := httptest.NewRequest("DELETE", "/get", strings.NewReader(`{"session_logout": true}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Cookie", b.header())
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, req)
+		b.take(rec)
+		sub := field(mustOK(t, b.do("GET", "/get")), "sub")
+		if loggedOut := sub == "-"; loggedOut != read {
+			t.Fatalf("read_body_for_logout=%v: after a JSON logout body, sub=%s", read, sub)
+		}
 	}
 }
