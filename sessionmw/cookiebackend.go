@@ -182,6 +182,9 @@ func (b *cookieBackend) commit(m *SessionManager, h http.Header, now int64) (boo
 	m.oldID = ""
 	m.flags = m.flags&^(fRenew|fTouch|fReissue|fKeep) | fStored
 	maxAge := mw.cfg.cookieMaxAge()
+	if meta.Persist {
+		maxAge = persistMaxAge(mw.recordTTL(&meta, now))
+	}
 	for i, v := range vals {
 		mw.setNamedCookie(h, chunkName(mw.cfg.cookieName, i+1), v, maxAge)
 	}

@@ -130,8 +130,9 @@ func chunkName(name string, i int) string {
 	return name + strconv.Itoa(i)
 }
 
-// payloadVersion 2 added the lineage and the binding; version 1 payloads
-// (neither) are still read, with the id as their lineage.
+// payloadVersion 2 added the lineage, the binding, the deadline and the
+// persistence; version 1 payloads (none of them) are still read, with the
+// id as their lineage.
 const payloadVersion = 2
 
 // seal encrypts id, its lineage, meta and values into cookie values, one
@@ -152,6 +153,12 @@ func (cc *cookieCodec) seal(name, id, lineage string, meta Meta, values []Entry)
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Created))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Issued))
 	p = binary.BigEndian.AppendUint64(p, uint64(meta.Saved))
+	p = binary.BigEndian.AppendUint64(p, uint64(meta.Deadline))
+	persist := byte(0)
+	if meta.Persist {
+		persist = 1
+	}
+	p = append(p, persist)
 	for _, f := range []string{meta.Subject, meta.Credential, meta.Audience, meta.Remember, meta.Bind} {
 		p = appendString(p, f)
 	}
@@ -269,7 +276,11 @@ func (cc *cookieCodec) parse(p []byte) (opened, error) {
 	if version == payloadVersion {
 		idLen = 32
 	}
-	if len(p) < 1+idLen+24 {
+	times := 24
+	if version == payloadVersion {
+		times = 33 // and the deadline and persistence
+	}
+	if len(p) < 1+idLen+times {
 		return opened{}, fmt.Errorf("%w: truncated header", errBadCookie)
 	}
 	u, _ := uuid.FromBytes(p[1:17])
@@ -283,7 +294,11 @@ func (cc *cookieCodec) parse(p []byte) (opened, error) {
 		Issued:  int64(binary.BigEndian.Uint64(p[8:])),
 		Saved:   int64(binary.BigEndian.Uint64(p[16:])),
 	}}
-	p = p[24:]
+	if version == payloadVersion {
+		rec.Meta.Deadline = int64(binary.BigEndian.Uint64(p[24:]))
+		rec.Meta.Persist = p[32] == 1
+	}
+	p = p[times:]
 	fields := []*string{&rec.Meta.Subject, &rec.Meta.Credential, &rec.Meta.Audience, &rec.Meta.Remember, &rec.Meta.Bind}
 	if version == 1 {
 		fields = fields[:4] // version 1 had no binding

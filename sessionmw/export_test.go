@@ -1,6 +1,9 @@
 package sessionmw
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // SetClock makes mw read time from now, for tests that move time on every
 // store (an injected clock reaches the stores through loadAt and saveAt;
@@ -19,3 +22,6 @@ func IDOf(mw *Middleware, value string) string {
 
 // CookieName is the session cookie's name after every option applied.
 func CookieName(mw *Middleware) string { return mw.cfg.cookieName }
+
+// ResetOrphanWarning lets the next orphan write warn again.
+func ResetOrphanWarning() { orphanWarning = sync.Once{} }

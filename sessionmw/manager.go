@@ -47,6 +47,7 @@ const (
 	fAuthed                      // the session was authenticated on this request
 	fCommitted                   // commit ran
 	fKeep                        // save a new session although nothing was set: its id was handed out
+	fDestroyed                   // Destroy ran on this request
 )
 
 func (m *SessionManager) has(f mflag) bool { return m.flags&f != 0 }
@@ -220,6 +221,7 @@ func (m *SessionManager) destroyLocked(reason string) error {
 		mw.emit(mw.cfg.events.Destroyed, m.ctx, m.event(reason))
 	}
 	m.forgetLocked()
+	m.flags |= fDestroyed
 	if m.has(fHadCookie) {
 		m.flags |= fExpire
 	}

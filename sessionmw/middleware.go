@@ -241,5 +241,7 @@ func fromContext(ctx context.Context, key any) *SessionManager {
 	if m, ok := ctx.Value(key).(*SessionManager); ok {
 		return m
 	}
-	return &SessionManager{inactive: true, meta: &noMeta}
+	m := &SessionManager{inactive: true, meta: &noMeta}
+	m.session.orphan = true
+	return m
 }

@@ -460,6 +460,17 @@ func (b serverBackend) sendIDLocked(m *SessionManager, h http.Header, now int64,
 	if !force && !m.has(fReissue) && !stale {
 		return nil
 	}
+	if m.meta.Persist && mw.cfg.lookup.source == fromCookie {
+		// RememberMe: a persistent cookie, for the session's time left.
+		v, err := mw.ids.encode(mw.cfg.cookieName, m.id)
+		if err != nil {
+			return err
+		}
+		mw.setCookie(h, v, persistMaxAge(mw.recordTTL(m.meta, now)))
+		m.flags &^= fReissue
+		m.cookieTS = secs
+		return nil
+	}
 	if u, ok := parseCanonicalUUID(m.id); ok {
 		if c, ok := mw.sessionCookieFast(u); ok {
 			h.Add("Set-Cookie", c)
@@ -496,4 +507,10 @@ func (b serverBackend) destroy(m *SessionManager, now int64) error {
 // expire implements backend.
 func (b serverBackend) expire(m *SessionManager, h http.Header) {
 	b.mw.deliver(h, "", true)
+}
+
+// persistMaxAge is the Max-Age, in whole seconds rounded up, of a cookie
+// that lasts ttl.
+func persistMaxAge(ttl time.Duration) int {
+	return max(1, int((ttl+time.Second-1)/time.Second))
 }

@@ -31,6 +31,7 @@ type Session struct {
 	cleared bool     // base is ignored
 	dirty   bool
 	strict  bool // WithStrictValues: Set checks that the value round-trips
+	orphan  bool // no middleware saves it: a Set is reported (once)
 }
 
 // Get returns the value stored under key and whether it exists. A map,
@@ -89,6 +90,9 @@ func (s *Session) Has(key string) bool {
 func (s *Session) Set(key string, value any) {
 	if s.strict {
 		mustRoundTrip(key, value)
+	}
+	if s.orphan {
+		warnOrphanWrite()
 	}
 	value = values.Clone(value)
 	s.mu.Lock()
@@ -269,5 +273,13 @@ func (s *Session) rewriteAll() {
 			s.set = append(s.set, e)
 		}
 	}
+	s.dirty = true
+}
+
+// touchAll marks the session changed without changing a value, so that
+// its metadata is saved.
+func (s *Session) touchAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.dirty = true
 }

@@ -116,6 +116,13 @@ type Meta struct {
 	// Bind is a keyed hash of the client attributes the session is bound
 	// to (WithBind), or "" for an unbound session.
 	Bind string
+	// Deadline is a time (Unix nanoseconds) the session ends at the
+	// latest, set with SessionManager.SetDeadline; 0 for none.
+	Deadline int64
+	// Persist makes the session's cookie persistent (SessionManager.
+	// RememberMe): it outlives the browser, with a Max-Age of the time
+	// left.
+	Persist bool
 	// Sealed holds, encrypted, the metadata that must not be readable in
 	// the store (WithEncryptionAtRest, WithHashedIDs, WithHashedSubjects):
 	// opaque to stores, which only round-trip it.

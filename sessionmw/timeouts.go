@@ -81,6 +81,8 @@ func (mw *Middleware) expired(meta *Meta, now int64) string {
 		return "rolling timeout"
 	case mw.cfg.absolute > 0 && meta.Created != 0 && now-meta.Created >= int64(mw.cfg.absolute):
 		return "absolute timeout"
+	case meta.Deadline != 0 && now >= meta.Deadline:
+		return "deadline"
 	}
 	return ""
 }
@@ -94,6 +96,9 @@ func (mw *Middleware) recordTTL(meta *Meta, now int64) time.Duration {
 	}
 	if mw.cfg.absolute > 0 {
 		ttl = min(ttl, time.Duration(meta.Created+int64(mw.cfg.absolute)-now))
+	}
+	if meta.Deadline != 0 {
+		ttl = min(ttl, time.Duration(meta.Deadline-now))
 	}
 	return ttl
 }

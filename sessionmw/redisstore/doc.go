@@ -21,7 +21,7 @@
 // and holding the value as encoded by the [Codec]. The middleware's
 // metadata ([sessionmw.Meta]) lives in reserved fields: "m:created",
 // "m:issued" and "m:saved" (decimal Unix nanoseconds), "m:successor",
-// "m:subject", "m:credential", "m:audience", "m:remember", "m:bind" and "m:sealed" (as they are),
+// "m:subject", "m:credential", "m:audience", "m:remember", "m:bind", "m:sealed", "m:deadline" and "m:persist" (as they are),
 // and "m:groups", each group as its length in bytes, a colon and its bytes
 // ("6:admins3:ops"), which keeps any string exactly. No application key can
 // produce a reserved name. Load ignores reserved fields it does not know,

@@ -24,6 +24,8 @@ func appendMeta(args []string, m sessionmw.Meta) []string {
 		fieldRemember, m.Remember,
 		fieldBind, m.Bind,
 		fieldSealed, m.Sealed,
+		fieldDeadline, strconv.FormatInt(m.Deadline, 10),
+		fieldPersist, strconv.FormatBool(m.Persist),
 	)
 }
 
@@ -53,6 +55,10 @@ func decodeMeta(m *sessionmw.Meta, f, raw string) (known bool, err error) {
 		m.Bind = raw
 	case fieldSealed:
 		m.Sealed = raw
+	case fieldDeadline:
+		m.Deadline, err = strconv.ParseInt(raw, 10, 64)
+	case fieldPersist:
+		m.Persist, err = strconv.ParseBool(raw)
 	default:
 		return false, nil
 	}

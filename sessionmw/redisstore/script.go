@@ -33,13 +33,15 @@ const (
 	fieldRemember = "m:remember"
 	fieldBind     = "m:bind"
 	fieldSealed   = "m:sealed"
+	fieldDeadline = "m:deadline"
+	fieldPersist  = "m:persist"
 )
 
 // metaFields are the metadata fields, in the order SubjectSessions reads
 // them with HMGET.
 var metaFields = []string{
 	fieldCreated, fieldIssued, fieldSaved, fieldSucc,
-	fieldSubject, fieldCred, fieldGroups, fieldAudience, fieldRemember, fieldBind, fieldSealed,
+	fieldSubject, fieldCred, fieldGroups, fieldAudience, fieldRemember, fieldBind, fieldSealed, fieldDeadline, fieldPersist,
 }
 
 // saveScript applies one Update to a session's hash and sets its TTL, all

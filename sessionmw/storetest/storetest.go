@@ -69,6 +69,7 @@ func meta(n int64) sessionmw.Meta {
 		Created: n, Issued: n + 1, Saved: n + 2,
 		Subject:    fmt.Sprintf("user-%d", n),
 		Credential: "cred", Groups: []string{"admins", "ops"}, Audience: "app", Remember: "rem", Bind: "bound", Sealed: "opaque",
+		Deadline: n + 3, Persist: n%2 == 0,
 	}
 }
 
