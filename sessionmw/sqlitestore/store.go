@@ -20,6 +20,9 @@ import (
 	"github.com/sessionmw/go/sessionmw/internal/sqlstore"
 )
 
+// setupTimeout bounds New's schema creation at the least.
+const setupTimeout = 10 * time.Second
+
 // Store is a sessionmw.Store and sessionmw.SubjectIndex that keeps
 // sessions in one SQLite file. It is safe for concurrent use; several
 // Stores, in one process or several, may share a file. Create it with New
@@ -76,7 +79,10 @@ func New(path string, opts ...Option) (*Store, error) {
 		s.write.Close()
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	// Creating the schema and preparing statements happens once, at
+	// start-up (on a cold disk, under load): it gets more than one
+	// operation's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.timeout, setupTimeout))
 	defer cancel()
 	if _, err := s.write.ExecContext(ctx, schemaSQL); err != nil {
 		s.write.Close()
