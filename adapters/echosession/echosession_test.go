@@ -1,9 +1,10 @@
 package echosession_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -23,13 +24,39 @@ func respond(h func(*sessionmw.SessionManager) (int, string)) echo.HandlerFunc {
 	}
 }
 
-func newApp(mw *sessionmw.Middleware) *echo.Echo {
+// newApp returns the flowtest application on echo: every route of the
+// flow and of flowtest's scenarios, behind mws.
+func newApp(ran *atomic.Int32, mws ...*sessionmw.Middleware) *echo.Echo {
 	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.Use(echosession.New(mw))
+	for _, mw := range mws {
+		e.Use(echosession.New(mw))
+	}
 	e.POST(flowtest.Login, respond(flowtest.HandleLogin))
 	e.GET(flowtest.Profile, respond(flowtest.HandleProfile))
 	e.POST(flowtest.Logout, respond(flowtest.HandleLogout))
+	e.POST(flowtest.LoginThenFail, func(c echo.Context) error {
+		flowtest.HandleLogin(echosession.FromContext(c))
+		return echo.NewHTTPError(http.StatusTeapot, "after login")
+	})
+	e.GET(flowtest.Write, func(c echo.Context) error {
+		code, body := flowtest.HandleWrite(echosession.FromContext(c), ran)
+		_ = c.String(code, body)
+		return errors.New("handler error")
+	})
+	e.GET(flowtest.SeenPath, func(c echo.Context) error {
+		cookie := func(name string) string {
+			if ck, err := c.Cookie(name); err == nil {
+				return ck.Value
+			}
+			return ""
+		}
+		h := c.Request().Header
+		return c.JSON(http.StatusOK, flowtest.Seen{Sid: cookie("sid"), Other: cookie("other"), Subject: h.Get("Session-Subject"),
+			Token: c.QueryParam("token"), Keep: c.QueryParam("keep"), XSession: h.Get("X-Session")})
+	})
+	e.GET(flowtest.Stacked, func(c echo.Context) error {
+		return c.String(flowtest.HandleStacked(echosession.FromContext(c), echosession.FromContextNamed(c, flowtest.StackedName)))
+	})
 	return e
 }
 
@@ -43,7 +70,7 @@ func serve(t *testing.T, h http.Handler) string {
 // Login, profile, logout and a replayed cookie over real HTTP.
 func TestFlow(t *testing.T) {
 	mw, log := flowtest.NewMiddleware(t)
-	flowtest.Run(t, serve(t, newApp(mw)))
+	flowtest.Run(t, serve(t, newApp(nil, mw)))
 	if s := log.String(); s != "" {
 		t.Errorf("unexpected warnings: %s", s)
 	}
@@ -54,49 +81,25 @@ func TestFlow(t *testing.T) {
 // cookie, so the logged-in session is not orphaned.
 func TestErrorResponseCarriesCookie(t *testing.T) {
 	mw, _ := flowtest.NewMiddleware(t)
-	e := newApp(mw)
-	e.POST("/login-then-fail", func(c echo.Context) error {
-		if code, body := flowtest.HandleLogin(echosession.FromContext(c)); code != http.StatusOK {
-			return c.String(code, body)
-		}
-		return echo.NewHTTPError(http.StatusTeapot, "after login")
-	})
-	base := serve(t, e)
-	code, _, res := flowtest.Do(t, http.DefaultClient, "POST", base+"/login-then-fail", "")
-	cookie, _, _ := strings.Cut(flowtest.OneCookie(t, res, "sid"), ";")
-	if code != http.StatusTeapot {
-		t.Errorf("got %d, want 418", code)
-	}
-	if code, body, _ := flowtest.Do(t, http.DefaultClient, "GET", base+flowtest.Profile, cookie); code != http.StatusOK {
-		t.Errorf("profile with the cookie of the failed request: %d %q, want 200", code, body)
-	}
+	flowtest.RunErrorAfterLogin(t, serve(t, newApp(nil, mw)))
 }
 
-// A session that cannot be saved replaces the response with the error
-// handler's (503); when the store cannot load, the handler does not run.
 func TestStoreFailures(t *testing.T) {
 	store := flowtest.NewFlakyStore(t)
 	mw, _ := flowtest.NewMiddleware(t, sessionmw.WithStore(store))
-	e := newApp(mw)
-	ran := false
-	e.GET("/", func(c echo.Context) error {
-		ran = true
-		echosession.FromContext(c).GetSession().Set("k", "v")
-		return c.String(http.StatusOK, "handler body")
-	})
-	base := serve(t, e)
-	_, _, res := flowtest.Do(t, http.DefaultClient, "POST", base+flowtest.Login, "")
-	cookie, _, _ := strings.Cut(flowtest.OneCookie(t, res, "sid"), ";")
+	var ran atomic.Int32
+	flowtest.RunStoreFailures(t, serve(t, newApp(&ran, mw)), store, &ran)
+}
 
-	store.FailSave.Store(true)
-	code, body, res := flowtest.Do(t, http.DefaultClient, "GET", base+"/", cookie)
-	if code != http.StatusServiceUnavailable || strings.Contains(body, "handler body") || len(res.Header["Set-Cookie"]) != 0 {
-		t.Errorf("save fails: %d %q, Set-Cookie %q; want 503 without the handler's body", code, body, res.Header["Set-Cookie"])
-	}
-	store.FailSave.Store(false)
-	store.FailLoad.Store(true)
-	ran = false
-	if code, _, _ := flowtest.Do(t, http.DefaultClient, "GET", base+"/", cookie); code != http.StatusServiceUnavailable || ran {
-		t.Errorf("load fails: %d, handler ran %v; want 503, not run", code, ran)
-	}
+func TestRequestChangesReachHandlers(t *testing.T) {
+	flowtest.RunRequestChanges(t, func(t *testing.T, opts ...sessionmw.Option) string {
+		mw, _ := flowtest.NewMiddleware(t, opts...)
+		return serve(t, newApp(nil, mw))
+	})
+}
+
+func TestStackedMiddlewares(t *testing.T) {
+	user, _ := flowtest.NewMiddleware(t)
+	admin, _ := flowtest.NewMiddleware(t, flowtest.StackedOptions...)
+	flowtest.RunStacked(t, serve(t, newApp(nil, user, admin)))
 }

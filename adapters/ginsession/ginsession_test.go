@@ -1,9 +1,11 @@
 package ginsession_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,14 +29,33 @@ func respond(h func(*sessionmw.SessionManager) (int, string)) gin.HandlerFunc {
 	}
 }
 
-// newApp returns the flowtest application on gin, with session middleware
-// attached by use.
-func newApp(use gin.HandlerFunc) *gin.Engine {
+// newApp returns the flowtest application on gin: every route of the
+// flow and of flowtest's scenarios, behind the middleware uses.
+func newApp(ran *atomic.Int32, writeErr *error, uses ...gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
-	r.Use(use)
+	r.Use(uses...)
 	r.POST(flowtest.Login, respond(flowtest.HandleLogin))
 	r.GET(flowtest.Profile, respond(flowtest.HandleProfile))
 	r.POST(flowtest.Logout, respond(flowtest.HandleLogout))
+	r.POST(flowtest.LoginThenFail, func(c *gin.Context) {
+		flowtest.HandleLogin(ginsession.FromContext(c))
+		_ = c.AbortWithError(http.StatusTeapot, errors.New("after login"))
+	})
+	r.GET(flowtest.Write, func(c *gin.Context) {
+		code, body := flowtest.HandleWrite(ginsession.FromContext(c), ran)
+		c.Status(code)
+		_, err := c.Writer.WriteString(body)
+		*writeErr = err
+	})
+	r.GET(flowtest.SeenPath, func(c *gin.Context) {
+		sid, _ := c.Cookie("sid")
+		other, _ := c.Cookie("other")
+		c.JSON(http.StatusOK, flowtest.Seen{Sid: sid, Other: other, Subject: c.GetHeader("Session-Subject"),
+			Token: c.Query("token"), Keep: c.Query("keep"), XSession: c.GetHeader("X-Session")})
+	})
+	r.GET(flowtest.Stacked, func(c *gin.Context) {
+		c.String(flowtest.HandleStacked(ginsession.FromContext(c), ginsession.FromContextNamed(c, flowtest.StackedName)))
+	})
 	return r
 }
 
@@ -48,7 +69,7 @@ func serve(t *testing.T, h http.Handler) string {
 // Login, profile, logout and a replayed cookie over real HTTP.
 func TestFlow(t *testing.T) {
 	mw, log := flowtest.NewMiddleware(t)
-	flowtest.Run(t, serve(t, newApp(ginsession.New(mw))))
+	flowtest.Run(t, serve(t, newApp(nil, nil, ginsession.New(mw))))
 	if s := log.String(); s != "" {
 		t.Errorf("unexpected warnings: %s", s)
 	}
@@ -80,7 +101,7 @@ func TestLoginSetsCookieUnlikeNaiveAdapter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mw, log := flowtest.NewMiddleware(t)
-			base := serve(t, newApp(tc.use(mw)))
+			base := serve(t, newApp(nil, nil, tc.use(mw)))
 			code, _, res := flowtest.Do(t, http.DefaultClient, "POST", base+flowtest.Login, "")
 			if code != http.StatusOK || len(res.Header["Set-Cookie"]) != tc.cookies {
 				t.Errorf("login: %d, Set-Cookie %q; want 200 and %d cookie(s)", code, res.Header["Set-Cookie"], tc.cookies)
@@ -111,7 +132,7 @@ func TestWritesAfterResponse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mw, log := flowtest.NewMiddleware(t)
-			r := newApp(ginsession.New(mw))
+			r := newApp(nil, nil, ginsession.New(mw))
 			r.GET("/late", func(c *gin.Context) {
 				c.JSON(http.StatusOK, gin.H{"ok": true})
 				tc.late(ginsession.FromContext(c))
@@ -124,7 +145,7 @@ func TestWritesAfterResponse(t *testing.T) {
 			cookie := ""
 			if tc.loggedIn {
 				_, _, res := flowtest.Do(t, http.DefaultClient, "POST", base+flowtest.Login, "")
-				cookie, _, _ = strings.Cut(flowtest.OneCookie(t, res, "sid"), ";")
+				cookie = flowtest.CookiePair(t, res, "sid")
 			}
 			code, body, res := flowtest.Do(t, http.DefaultClient, "GET", base+"/late", cookie)
 			if code != http.StatusOK || body != `{"ok":true}` {
@@ -148,61 +169,60 @@ func TestWritesAfterResponse(t *testing.T) {
 	}
 }
 
-// A session that cannot be saved replaces the response with the error
-// handler's (503), and the handler's own body never reaches the client.
-func TestSaveFailureReplacesResponse(t *testing.T) {
+// A failed save replaces the response with a 503 (the handler's write
+// reports an error); a failed load stops the chain.
+func TestStoreFailures(t *testing.T) {
 	store := flowtest.NewFlakyStore(t)
 	mw, _ := flowtest.NewMiddleware(t, sessionmw.WithStore(store))
+	var ran atomic.Int32
 	var writeErr error
-	r := gin.New()
-	r.Use(ginsession.New(mw))
-	r.GET("/", func(c *gin.Context) {
-		ginsession.FromContext(c).GetSession().Set("k", "v")
-		c.Status(http.StatusCreated)
-		_, writeErr = c.Writer.WriteString("handler body")
-	})
-	store.FailSave.Store(true)
-	code, body, res := flowtest.Do(t, http.DefaultClient, "GET", serve(t, r)+"/", "")
-	if code != http.StatusServiceUnavailable || strings.Contains(body, "handler body") || len(res.Header["Set-Cookie"]) != 0 {
-		t.Errorf("got %d %q, Set-Cookie %q; want 503 without the handler's body or a cookie", code, body, res.Header["Set-Cookie"])
-	}
+	flowtest.RunStoreFailures(t, serve(t, newApp(&ran, &writeErr, ginsession.New(mw))), store, &ran)
 	if writeErr == nil {
 		t.Error("the handler's write after the failed commit reported no error")
 	}
 }
 
-// When the middleware answers the request itself, the rest of gin's chain
-// does not run, and outer middleware gets its writer and request back.
-func TestMiddlewareAnswerAbortsChain(t *testing.T) {
+func TestErrorResponseCarriesCookie(t *testing.T) {
+	mw, _ := flowtest.NewMiddleware(t)
+	flowtest.RunErrorAfterLogin(t, serve(t, newApp(nil, nil, ginsession.New(mw))))
+}
+
+func TestRequestChangesReachHandlers(t *testing.T) {
+	flowtest.RunRequestChanges(t, func(t *testing.T, opts ...sessionmw.Option) string {
+		mw, _ := flowtest.NewMiddleware(t, opts...)
+		return serve(t, newApp(nil, nil, ginsession.New(mw)))
+	})
+}
+
+func TestStackedMiddlewares(t *testing.T) {
+	user, _ := flowtest.NewMiddleware(t)
+	admin, _ := flowtest.NewMiddleware(t, flowtest.StackedOptions...)
+	flowtest.RunStacked(t, serve(t, newApp(nil, nil, ginsession.New(user), ginsession.New(admin))))
+}
+
+// Outer middleware gets its c.Writer and c.Request back, and reads the
+// status of the response, whether the handler or the session middleware
+// (a store failure) answered.
+func TestOuterMiddlewareGetsWriterBack(t *testing.T) {
 	store := flowtest.NewFlakyStore(t)
 	mw, _ := flowtest.NewMiddleware(t, sessionmw.WithStore(store))
-	base := ""
-	var ran, restored bool
+	var restored bool
 	var status int
-	r := gin.New()
-	r.Use(func(c *gin.Context) {
+	outer := func(c *gin.Context) {
 		w, req := c.Writer, c.Request
 		c.Next()
 		restored = c.Writer == w && c.Request == req
 		status = c.Writer.Status()
-	})
-	r.Use(ginsession.New(mw))
-	r.POST(flowtest.Login, respond(flowtest.HandleLogin))
-	r.GET("/", func(c *gin.Context) { ran = true })
-	base = serve(t, r)
-
+	}
+	base := serve(t, newApp(nil, nil, outer, ginsession.New(mw)))
 	_, _, res := flowtest.Do(t, http.DefaultClient, "POST", base+flowtest.Login, "")
-	cookie, _, _ := strings.Cut(flowtest.OneCookie(t, res, "sid"), ";")
 	if !restored || status != http.StatusOK {
-		t.Errorf("outer middleware: writer and request restored %v, status %d; want true, 200", restored, status)
+		t.Errorf("handler answered: writer and request restored %v, status %d; want true, 200", restored, status)
 	}
 	store.FailLoad.Store(true)
-	code, _, _ := flowtest.Do(t, http.DefaultClient, "GET", base+"/", cookie)
-	if code != http.StatusServiceUnavailable || ran {
-		t.Errorf("store down: %d, handler ran %v; want 503 and the chain aborted", code, ran)
-	}
+	flowtest.Do(t, http.DefaultClient, "GET", base+flowtest.Profile, flowtest.CookiePair(t, res, "sid"))
 	if !restored || status != http.StatusServiceUnavailable {
-		t.Errorf("outer middleware: writer and request restored %v, status %d; want true, 503", restored, status)
+		t.Errorf("middleware answered: writer and request restored %v, status %d; want true, 503", restored, status)
 	}
 }
 

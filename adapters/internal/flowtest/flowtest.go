@@ -239,3 +239,30 @@ func (s *FlakyStore) Save(ctx context.Context, id string, u sessionmw.Update, tt
 	}
 	return s.Store.Save(ctx, id, u, ttl)
 }
+
+// CookiePair returns "name=value" of res's one Set-Cookie for name, to
+// send back in a Cookie header.
+func CookiePair(t testing.TB, res *http.Response, name string) string {
+	t.Helper()
+	pair, _, _ := strings.Cut(OneCookie(t, res, name), ";")
+	return pair
+}
+
+// NewMux returns the flow's application for net/http: its handlers reach
+// the session with sessionmw.FromRequest, so it runs behind a session
+// middleware.
+func NewMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for pattern, h := range map[string]func(*sessionmw.SessionManager) (int, string){
+		"POST " + Login:  HandleLogin,
+		"GET " + Profile: HandleProfile,
+		"POST " + Logout: HandleLogout,
+	} {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			code, body := h(sessionmw.FromRequest(r))
+			w.WriteHeader(code)
+			_, _ = io.WriteString(w, body)
+		})
+	}
+	return mux
+}
