@@ -6,8 +6,10 @@ replace github.com/sessionmw/go => ../
 
 require (
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
+	github.com/gorilla/mux v1.8.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/sessionmw/go v0.0.0-00010101000000-000000000000
 	github.com/valyala/fasthttp v1.69.0
