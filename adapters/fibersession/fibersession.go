@@ -67,7 +67,7 @@ func New(mw *sessionmw.Middleware) fiber.Handler {
 		if err != nil {
 			return fiber.ErrBadRequest
 		}
-		return serve(c, r, c.UserContext())
+		return serve(c, c.Context(), r, c.UserContext())
 	}
 }
 
@@ -75,12 +75,12 @@ func New(mw *sessionmw.Middleware) fiber.Handler {
 // (sessionmw.FromRequest) for c's request. Outside New's chain it returns
 // an inactive manager, never nil.
 func FromContext(c *fiber.Ctx) *sessionmw.SessionManager {
-	return sessionmw.FromRequest(fiberbridge.Request(c))
+	return sessionmw.FromRequest(fiberbridge.Request(c.Context()))
 }
 
 // FromContextNamed is FromContext for the middleware configured with
 // sessionmw.WithSessionObject(name); several New middlewares can be
 // stacked, each with its own name.
 func FromContextNamed(c *fiber.Ctx, name string) *sessionmw.SessionManager {
-	return sessionmw.FromRequestNamed(fiberbridge.Request(c), name)
+	return sessionmw.FromRequestNamed(fiberbridge.Request(c.Context()), name)
 }

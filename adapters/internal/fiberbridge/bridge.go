@@ -33,12 +33,32 @@ func (w *Writer) Header() http.Header {
 	if w.h == nil {
 		w.h = make(http.Header)
 		for k, v := range w.resp.Header.All() {
-			key := http.CanonicalHeaderKey(string(k))
+			key := headerKey(k)
 			w.h[key] = append(w.h[key], string(v))
 		}
 		w.orig = maps.Clone(w.h)
 	}
 	return w.h
+}
+
+// headerKey returns the canonical spelling of fasthttp header name k,
+// without allocating for the names fasthttp reports for its own fields.
+func headerKey(k []byte) string {
+	switch string(k) {
+	case fasthttp.HeaderContentType:
+		return fasthttp.HeaderContentType
+	case fasthttp.HeaderContentLength:
+		return fasthttp.HeaderContentLength
+	case fasthttp.HeaderContentEncoding:
+		return fasthttp.HeaderContentEncoding
+	case fasthttp.HeaderServer:
+		return fasthttp.HeaderServer
+	case fasthttp.HeaderSetCookie:
+		return fasthttp.HeaderSetCookie
+	case fasthttp.HeaderConnection:
+		return fasthttp.HeaderConnection
+	}
+	return http.CanonicalHeaderKey(string(k))
 }
 
 // WriteHeader replaces the response with an empty one of status code

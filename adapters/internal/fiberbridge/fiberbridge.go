@@ -15,29 +15,29 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Ctx is what the bridge needs of a fiber context: v2's *fiber.Ctx and
-// v3's fiber.Ctx both have these methods.
-type Ctx interface {
-	Request() *fasthttp.Request
-	Response() *fasthttp.Response
-	Locals(key any, value ...any) any
+// Chain is fiber's handler chain: v2's *fiber.Ctx and v3's fiber.Ctx.
+type Chain interface {
 	Next() error
 }
 
 // Serve runs one request through a session middleware and the rest of
 // fiber's chain.
-type Serve func(c Ctx, r *http.Request, ctx context.Context) error
+//
+// fctx is the request's fasthttp context (fiber's c.Context() in v2,
+// c.RequestCtx() in v3), whose user values are fiber's Locals: the
+// request the middleware passed on is kept there for Request. r is the
+// request as fiber's adaptor converted it; ctx is fiber's user context,
+// the one the session middleware's request gets (unless an outer session
+// middleware of this bridge is running: its request's context then, so
+// that its managers stay reachable). Serve returns the chain's error, or
+// nil when the middleware answered the request itself.
+type Serve func(c Chain, fctx *fasthttp.RequestCtx, r *http.Request, ctx context.Context) error
 
-// New returns the Serve of mw. r is c's request as fiber's adaptor
-// converted it; ctx is fiber's user context, the one the session
-// middleware's request gets (unless an outer session middleware of this
-// bridge is running: its request's context then, so that its managers
-// stay reachable). Serve returns the chain's error, or nil when the
-// middleware answered the request itself.
+// New returns the Serve of mw.
 func New(mw *sessionmw.Middleware) Serve {
 	h := mw.Handler(http.HandlerFunc(next))
-	return func(c Ctx, r *http.Request, ctx context.Context) error {
-		if prev, ok := c.Locals(requestKey{}).(*http.Request); ok {
+	return func(c Chain, fctx *fasthttp.RequestCtx, r *http.Request, ctx context.Context) error {
+		if prev, ok := fctx.UserValue(requestKey{}).(*http.Request); ok {
 			ctx = prev.Context()
 		}
 		if ctx != r.Context() {
@@ -45,8 +45,8 @@ func New(mw *sessionmw.Middleware) Serve {
 		}
 		k := calls.Get().(*call)
 		defer calls.Put(k)
-		*k = call{c: c, r: r, n: len(r.Header)}
-		k.Writer.Reset(c.Response())
+		*k = call{c: c, fctx: fctx, r: r, n: len(r.Header)}
+		k.Writer.Reset(&fctx.Response)
 		h.ServeHTTP(k, r)
 		k.Apply()
 		err := k.err
@@ -62,10 +62,11 @@ func New(mw *sessionmw.Middleware) Serve {
 // session middleware gets, and what next needs to continue the chain.
 type call struct {
 	Writer
-	c   Ctx
-	r   *http.Request // as converted
-	n   int           // len(r.Header) before the middleware ran
-	err error         // the chain's
+	c    Chain
+	fctx *fasthttp.RequestCtx
+	r    *http.Request // as converted
+	n    int           // len(r.Header) before the middleware ran
+	err  error         // the chain's
 }
 
 var calls = sync.Pool{New: func() any { return new(call) }}
@@ -75,11 +76,11 @@ var calls = sync.Pool{New: func() any { return new(call) }}
 // Request meanwhile.
 func next(w http.ResponseWriter, fwd *http.Request) {
 	k := callOf(w)
-	syncRequest(k.c.Request(), k.r, fwd, k.n)
-	prev := k.c.Locals(requestKey{})
-	k.c.Locals(requestKey{}, fwd)
+	syncRequest(&k.fctx.Request, k.r, fwd, k.n)
+	prev := k.fctx.UserValue(requestKey{})
+	k.fctx.SetUserValue(requestKey{}, fwd)
 	k.err = k.c.Next()
-	k.c.Locals(requestKey{}, prev)
+	k.fctx.SetUserValue(requestKey{}, prev)
 }
 
 // callOf finds the call behind the writer the session middleware hands
@@ -98,16 +99,16 @@ func callOf(w http.ResponseWriter) *call {
 	}
 }
 
-// requestKey is the fiber Locals key of the request the session
-// middleware passed on.
+// requestKey is the fiber Locals (fasthttp user value) key of the request
+// the session middleware passed on.
 type requestKey struct{}
 
 var noRequest = new(http.Request)
 
 // Request returns the request the innermost running session middleware
 // passed on, or a request without sessions outside one.
-func Request(c Ctx) *http.Request {
-	if r, ok := c.Locals(requestKey{}).(*http.Request); ok {
+func Request(fctx *fasthttp.RequestCtx) *http.Request {
+	if r, ok := fctx.UserValue(requestKey{}).(*http.Request); ok {
 		return r
 	}
 	return noRequest
