@@ -13,7 +13,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The benchmarks run fiber servers.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, flowtest.FasthttpGoroutines...) }
 
 // routers builds each router with mw's Handler as middleware, around the
 // flow's handlers and flowtest's Seen.

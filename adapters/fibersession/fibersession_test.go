@@ -15,16 +15,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-// fasthttp leaves two goroutines that are not leaks of the adapter, and
-// that goleak is told to ignore: the server date refresher, started once
-// per process and never stopped, and a stopped server's worker-pool
-// cleaner, which notices the stop only after sleeping out its idle worker
-// duration (10 s). Every other goroutine must be gone.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, flowtest.FasthttpGoroutines...) }
 
 // respond writes a flowtest handler's answer the fiber way.
 func respond(h func(*sessionmw.SessionManager) (int, string)) fiber.Handler {

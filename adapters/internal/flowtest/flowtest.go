@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sessionmw/go/sessionmw"
+	"go.uber.org/goleak"
 )
 
 // Secret is the test applications' signing key.
@@ -265,4 +266,15 @@ func NewMux() *http.ServeMux {
 		})
 	}
 	return mux
+}
+
+// FasthttpGoroutines are the goleak options for packages that run a
+// fasthttp server (fiber). fasthttp leaves two goroutines that are not
+// leaks of the code under test: the server date refresher, started once
+// per process and never stopped, and a stopped server's worker-pool
+// cleaner, which notices the stop only after sleeping out its idle worker
+// duration (10 s). Every other goroutine must be gone.
+var FasthttpGoroutines = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
 }
