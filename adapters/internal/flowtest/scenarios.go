@@ -185,9 +185,9 @@ func RunRequestChanges(t *testing.T, serve func(t *testing.T, opts ...sessionmw.
 	}
 }
 
-// Headers (GET) calls HandleHeaders' session change, and sets on the
-// response, the framework's way: Cache-Control "private", a cookie
-// theme=dark and Vary "Accept"; it answers "ok".
+// Headers (GET) sets a value in the session and, the framework's way,
+// Cache-Control "private", a cookie theme=dark and Vary "Accept" on the
+// response; it answers "ok".
 const Headers = "/headers"
 
 // RunHandlerHeaders checks that the handler's own headers and cookies
