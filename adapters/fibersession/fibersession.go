@@ -37,10 +37,10 @@
 // Since nothing is sent before the chain returns, a change to the session
 // anywhere in the chain is saved; a change made later (in a stream writer
 // or a goroutine) is not, and must not be made: the session manager is
-// valid only until the chain returns. For the same reason the
-// *http.Request behind FromContext, whose strings point into fasthttp's
-// buffers, must not be kept after the request either (sessionmw.Hooks
-// that keep an event's strings must copy them).
+// valid only until the chain returns. Nor must the *http.Request behind
+// FromContext be kept after the request: as with any request fiber's
+// adaptor converts, its strings point into fasthttp's buffers, which the
+// next request reuses.
 //
 // An error returned by the chain goes to fiber's ErrorHandler as usual,
 // after the session was committed: the error response carries the

@@ -44,17 +44,15 @@ func New(mw *sessionmw.Middleware) Serve {
 			r = r.WithContext(ctx)
 		}
 		k := calls.Get().(*call)
-		defer calls.Put(k)
+		defer func() { *k = call{}; calls.Put(k) }() // also when a handler panics
 		*k = call{c: c, fctx: fctx, r: r, n: len(r.Header)}
 		k.Writer.Reset(&fctx.Response)
 		h.ServeHTTP(k, r)
 		k.Apply()
-		err := k.err
 		if k.Wrote() {
-			err = nil // the middleware's own answer stands
+			return nil // the middleware's own answer stands
 		}
-		*k = call{}
-		return err
+		return k.err
 	}
 }
 
