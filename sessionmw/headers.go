@@ -71,6 +71,9 @@ func installSessionHeaders(mw *Middleware, _ [][]byte) error {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if m.has(fStored) {
+				// r shares its header map with the caller's request until
+				// something cloned it: write into a copy of its own.
+				r.Header = r.Header.Clone()
 				m.sessionHeaders(r.Header, fields, m.mw.now())
 			}
 		})

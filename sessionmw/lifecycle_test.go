@@ -79,6 +79,15 @@ func TestSkipHeaderStillStripsCredentials(t *testing.T) {
 			t.Error("the middleware changed the caller's request instead of a copy")
 		}
 	}
+	// Without a spoofed header to strip (nothing else clones the header
+	// map), the session's own headers still go only to the copy.
+	req := httptest.NewRequest("GET", "/api", nil)
+	req.Header.Set("Cookie", b.header())
+	mw.Handler(up).ServeHTTP(httptest.NewRecorder(), req)
+	if up.got().Header.Get("Session-Subject") != "alice" || req.Header.Get("Session-Subject") != "" {
+		t.Errorf("Session-Subject: upstream %q, caller's request %q; want alice and nothing",
+			up.got().Header.Get("Session-Subject"), req.Header.Get("Session-Subject"))
+	}
 }
 
 // 2. Forwarding stripped only the lookup credential: the remember cookie
