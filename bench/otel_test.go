@@ -18,23 +18,34 @@ import (
 // the OpenTelemetry SDK as an application would run it: metrics into a
 // MeterProvider (collected by nobody here: aggregation is the per-request
 // cost, export happens at scrape time), spans through a batch processor to
-// an exporter that drops them. Each pair differs only by the hooks:
+// an exporter that drops them. The contenders differ only by the hooks:
 //
-//   - sessionmw against sessionmw-otel: metrics, on untraced requests
-//     (store spans need a recording parent, so none are made);
+//   - sessionmw: no hooks;
+//   - sessionmw-hooks: hooks that do nothing, the core's own cost of
+//     reporting (building each Event, fingerprints included);
+//   - sessionmw-otel: otelsession's metrics, on untraced requests (store
+//     spans need a recording parent, so none are made);
 //   - sessionmw-traced against sessionmw-traced-otel: every request runs
 //     in a sampled span of its own, as under otelhttp; the hooks add the
 //     metrics, a span per store call and an event per lifecycle hook.
 var observedLibs = []libMaker{
-	{"sessionmw", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw", false, false) }},
-	{"sessionmw-otel", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-otel", true, false) }},
-	{"sessionmw-traced", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-traced", false, true) }},
-	{"sessionmw-traced-otel", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-traced-otel", true, true) }},
+	{"sessionmw", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw", none, false) }},
+	{"sessionmw-hooks", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-hooks", empty, false) }},
+	{"sessionmw-otel", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-otel", otel, false) }},
+	{"sessionmw-traced", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-traced", none, true) }},
+	{"sessionmw-traced-otel", func(tb testing.TB) *lib { return newObserved(tb, "sessionmw-traced-otel", otel, true) }},
 }
 
-// newObserved is sessionmw on a MemoryIO, with otelsession's hooks on the
-// SDK when hooked, each request in a sampled span of its own when traced.
-func newObserved(tb testing.TB, name string, hooked, traced bool) *lib {
+// Which hooks an observed contender has.
+const (
+	none  = iota // no WithHooks
+	empty        // every hook set, doing nothing
+	otel         // otelsession's
+)
+
+// newObserved is sessionmw on a MemoryIO with the given hooks (on the
+// SDK), each request in a sampled span of its own when traced.
+func newObserved(tb testing.TB, name string, hooks int, traced bool) *lib {
 	tb.Helper()
 	ctx := context.Background()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
@@ -46,12 +57,18 @@ func newObserved(tb testing.TB, name string, hooked, traced bool) *lib {
 	store := sessionmw.NewMemoryIO()
 	tb.Cleanup(func() { store.Close() })
 	opts := []sessionmw.Option{sessionmw.WithStore(store)}
-	if hooked {
-		hooks, err := otelsession.Hooks(otelsession.WithMeterProvider(mp), otelsession.WithTracerProvider(tp))
+	switch hooks {
+	case empty:
+		nop := func(context.Context, sessionmw.Event) {}
+		opts = append(opts, sessionmw.WithHooks(sessionmw.Hooks{
+			Created: nop, Loaded: nop, Renewed: nop, Destroyed: nop, Refused: nop, StoreCall: nop,
+		}))
+	case otel:
+		h, err := otelsession.Hooks(otelsession.WithMeterProvider(mp), otelsession.WithTracerProvider(tp))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		opts = append(opts, sessionmw.WithHooks(hooks))
+		opts = append(opts, sessionmw.WithHooks(h))
 	}
 	mw, err := sessionmw.New(secret, opts...)
 	if err != nil {
