@@ -3,6 +3,8 @@ package otelsession
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sessionmw/go/sessionmw"
 )
 
@@ -25,30 +27,23 @@ func Hooks(opts ...Option) (sessionmw.Hooks, error) {
 		return sessionmw.Hooks{}, err
 	}
 	tr := c.tp.Tracer(ScopeName)
-	return sessionmw.Hooks{
-		Created: func(ctx context.Context, e sessionmw.Event) {
+	// lifecycle counts an event in c by its reason (fallback when it has
+	// none) and adds it to the request's span.
+	lifecycle := func(c metric.Int64Counter, event, fallback string) func(context.Context, sessionmw.Event) {
+		return func(ctx context.Context, e sessionmw.Event) {
 			if e.Reason == "" {
-				e.Reason = reasonNew
+				e.Reason = fallback
 			}
-			in.count(ctx, in.created, attrKey{reason: e.Reason, audience: e.Audience})
-			spanEvent(ctx, eventCreated, e)
-		},
-		Loaded: func(ctx context.Context, e sessionmw.Event) {
-			in.count(ctx, in.loaded, attrKey{reason: e.Reason, audience: e.Audience})
-			spanEvent(ctx, eventLoaded, e)
-		},
-		Renewed: func(ctx context.Context, e sessionmw.Event) {
-			in.count(ctx, in.renewed, attrKey{reason: e.Reason, audience: e.Audience})
-			spanEvent(ctx, eventRenewed, e)
-		},
-		Destroyed: func(ctx context.Context, e sessionmw.Event) {
-			in.count(ctx, in.destroyed, attrKey{reason: e.Reason, audience: e.Audience})
-			spanEvent(ctx, eventDestroyed, e)
-		},
-		Refused: func(ctx context.Context, e sessionmw.Event) {
-			in.count(ctx, in.refused, attrKey{reason: e.Reason, source: e.Source, audience: e.Audience})
-			spanEvent(ctx, eventRefused, e)
-		},
+			in.count(ctx, c, attrKey{reason: e.Reason, source: e.Source, audience: e.Audience})
+			spanEvent(ctx, event, e)
+		}
+	}
+	return sessionmw.Hooks{
+		Created:   lifecycle(in.created, eventCreated, reasonNew),
+		Loaded:    lifecycle(in.loaded, eventLoaded, ""),
+		Renewed:   lifecycle(in.renewed, eventRenewed, ""),
+		Destroyed: lifecycle(in.destroyed, eventDestroyed, ""),
+		Refused:   lifecycle(in.refused, eventRefused, ""),
 		StoreCall: func(ctx context.Context, e sessionmw.Event) {
 			in.storeCall(ctx, e)
 			storeSpan(ctx, tr, e)

@@ -141,16 +141,26 @@ func (c *attrCache) get(k attrKey) *measurementOpts {
 	if v, ok := c.m.Load(k); ok {
 		return v.(*measurementOpts)
 	}
-	kv := make([]attribute.KeyValue, 0, 3)
-	for _, a := range []struct {
-		key attribute.Key
-		val string
-	}{{keyReason, k.reason}, {keySource, k.source}, {keyAudience, k.audience}, {keyOperation, k.op}, {keyErrorType, k.errType}} {
-		if a.val != "" {
-			kv = append(kv, a.key.String(a.val))
-		}
-	}
+	kv := nonEmpty(pair{keyReason, k.reason}, pair{keySource, k.source}, pair{keyAudience, k.audience},
+		pair{keyOperation, k.op}, pair{keyErrorType, k.errType})
 	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
 	v, _ := c.m.LoadOrStore(k, &measurementOpts{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}})
 	return v.(*measurementOpts)
+}
+
+// pair is a string attribute that is left out when its value is empty.
+type pair struct {
+	key attribute.Key
+	val string
+}
+
+// nonEmpty returns the attributes of the pairs that have a value.
+func nonEmpty(pairs ...pair) []attribute.KeyValue {
+	kv := make([]attribute.KeyValue, 0, len(pairs))
+	for _, p := range pairs {
+		if p.val != "" {
+			kv = append(kv, p.key.String(p.val))
+		}
+	}
+	return kv
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -57,21 +56,14 @@ func storeSpan(ctx context.Context, tr trace.Tracer, e sessionmw.Event) {
 	}
 	_, span := tr.Start(ctx, name, trace.WithTimestamp(end.Add(-e.Duration)), internal)
 	if span.IsRecording() {
-		attrs := make([]attribute.KeyValue, 0, 4)
-		attrs = append(attrs, keyOperation.String(e.Op))
-		if e.Session != "" {
-			attrs = append(attrs, keySession.String(e.Session))
-		}
-		if e.Audience != "" {
-			attrs = append(attrs, keyAudience.String(e.Audience))
-		}
+		var et string
 		if e.Err != nil {
-			et := errorType(e.Err)
-			attrs = append(attrs, keyErrorType.String(et))
+			et = errorType(e.Err)
 			span.RecordError(e.Err, trace.WithTimestamp(end))
 			span.SetStatus(codes.Error, et)
 		}
-		span.SetAttributes(attrs...)
+		span.SetAttributes(nonEmpty(pair{keyOperation, e.Op}, pair{keySession, e.Session},
+			pair{keyAudience, e.Audience}, pair{keyErrorType, et})...)
 	}
 	span.End(trace.WithTimestamp(end))
 }
@@ -83,14 +75,6 @@ func spanEvent(ctx context.Context, name string, e sessionmw.Event) {
 	if !span.IsRecording() {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 5)
-	for _, a := range []struct {
-		key attribute.Key
-		val string
-	}{{keyReason, e.Reason}, {keySession, e.Session}, {keyPrevious, e.Previous}, {keySource, e.Source}, {keyAudience, e.Audience}} {
-		if a.val != "" {
-			attrs = append(attrs, a.key.String(a.val))
-		}
-	}
-	span.AddEvent(name, trace.WithAttributes(attrs...))
+	span.AddEvent(name, trace.WithAttributes(nonEmpty(pair{keyReason, e.Reason}, pair{keySession, e.Session},
+		pair{keyPrevious, e.Previous}, pair{keySource, e.Source}, pair{keyAudience, e.Audience})...))
 }
