@@ -27,9 +27,9 @@ const (
 const reasonNew = "new"
 
 // durationBuckets are the store latency histogram's bucket boundaries, in
-// seconds: the 1–2.5–5 steps of OpenTelemetry's HTTP duration buckets,
-// extended down to 100 µs, since a store call (an in-process map, one
-// Redis round trip) usually takes well under the 5 ms where those start.
+// seconds: OpenTelemetry's advice for HTTP durations (5 ms to 10 s) in
+// its 1–2.5–5 steps, extended down to 100 µs, since a store call (an
+// in-process map, one Redis round trip) usually takes well under 5 ms.
 var durationBuckets = []float64{
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,

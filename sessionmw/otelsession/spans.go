@@ -23,12 +23,13 @@ const (
 	eventRefused   = "sessionmw.credential.refused"
 )
 
-// storeSpans are the span names of the operations sessionmw reports,
-// built once.
-var storeSpans = map[string]string{
-	"load": storeSpanPrefix + "load", "save": storeSpanPrefix + "save",
-	"delete": storeSpanPrefix + "delete", "list": storeSpanPrefix + "list",
-}
+// storeSpans are the span names of ops, built once.
+var storeSpans = func() (names [len(ops)]string) {
+	for i, op := range ops {
+		names[i] = storeSpanPrefix + op
+	}
+	return names
+}()
 
 // internal is the kind of every store span, built once.
 var internal = trace.WithSpanKind(trace.SpanKindInternal)
@@ -50,9 +51,9 @@ func storeSpan(ctx context.Context, tr trace.Tracer, e sessionmw.Event) {
 		return
 	}
 	end := time.Now()
-	name, ok := storeSpans[e.Op]
-	if !ok {
-		name = storeSpanPrefix + e.Op
+	name := storeSpanPrefix + e.Op
+	if i := opIndex(e.Op); i >= 0 {
+		name = storeSpans[i]
 	}
 	_, span := tr.Start(ctx, name, trace.WithTimestamp(end.Add(-e.Duration)), internal)
 	if span.IsRecording() {
