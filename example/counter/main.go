@@ -7,6 +7,7 @@
 //	go run ./example/counter -store redis -redis-url redis://127.0.0.1:6379/0
 //	go run ./example/counter -store postgres -pg-url postgres://app@127.0.0.1/app
 //	go run ./example/counter -store sqlite -sqlite-path sessions.db
+//	go run ./example/counter -metrics 127.0.0.1:9090  # Prometheus metrics at http://127.0.0.1:9090/metrics
 //
 // GET /healthz answers "ok"; health checks send X-Skip-Session and get no
 // session. POST /logout ends the session.
@@ -44,6 +45,7 @@ func main() {
 type options struct {
 	addr, secret, store, redisURL string
 	pgURL, sqlitePath             string
+	metricsAddr                   string
 	secure, verbose               bool
 	redisCache, redisTimeout      time.Duration
 }
@@ -60,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.redisTimeout, "redis-timeout", redisstore.DefaultTimeout, "per-operation timeout for -store redis")
 	fs.StringVar(&o.pgURL, "pg-url", "postgres://postgres@127.0.0.1:5432/postgres", "PostgreSQL connection string for -store postgres (the table is created if missing)")
 	fs.StringVar(&o.sqlitePath, "sqlite-path", "sessions.db", "SQLite file for -store sqlite (created if missing)")
+	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (default: off)")
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -92,15 +95,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	defer closeStore()
+	metrics, stopMetrics, err := startMetrics(o.metricsAddr, store, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
-	mw, err := sessionmw.New(secret,
+	mw, err := sessionmw.New(secret, append([]sessionmw.Option{
 		sessionmw.WithStore(store),
 		sessionmw.WithSecure(o.secure),
 		sessionmw.WithHTTPOnly(true),
 		sessionmw.WithSameSite(http.SameSiteLaxMode),
 		sessionmw.WithSkipHeader("X-Skip-Session", "*"),
 		sessionmw.WithLogger(logger),
-	)
+	}, metrics...)...)
 	if err != nil {
 		return err
 	}
