@@ -28,7 +28,7 @@
 //	sessionmw.sessions.destroyed   {session}     sessionmw.reason: logout, revoke, expired, limit, identity, evicted
 //	sessionmw.credentials.refused  {credential}  sessionmw.reason: bad_signature, expired_signature, malformed,
 //	                                             too_large, unknown_id, ended, renewed, revoked, audience,
-//	                                             ambiguous; sessionmw.source: cookie:sid, header:…, query:…
+//	                                             ambiguous, binding; sessionmw.source: cookie:sid, header:…, query:…
 //
 // The reasons are sessionmw's Reason* and Refused* constants. Every
 // series also carries sessionmw.audience when the middleware has one
