@@ -111,7 +111,11 @@ func (s *RistrettoStore) saveAt(_ context.Context, id string, u Update, ttl time
 	if got, ok := s.cache.Get(id); !ok || got != e {
 		return nil, fmt.Errorf("sessionmw: RistrettoStore.Save %s: session not admitted (cost budget spent): %w", fingerprint(id), ErrStoreFull)
 	}
-	s.subjects.saved(id, base, u.Meta.Subject)
+	prev := ""
+	if base != nil {
+		prev = base.Meta.Subject
+	}
+	s.subjects.saved(id, live, prev, u.Meta.Subject)
 	return e.rec, nil
 }
 
