@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,10 @@ import (
 // stores of admissionStores keep on probation.
 const probationRoom = 20
 
+// smallCost is what a RistrettoStore charges for such a session (see
+// recordCost and entryOverhead).
+const smallCost = 36 + 96 + len("n") + 32 + 16 + 160
+
 type admissionStore interface {
 	sessionmw.Store
 	sessionmw.EvictionNotifier
@@ -29,12 +34,20 @@ type admissionStore interface {
 
 // admissionStores makes small in-process stores with room for
 // probationRoom sessions on probation: MemoryIO capped at capacity
-// sessions in all.
+// sessions in all, RistrettoStore with room for many more proven ones.
 func admissionStores(t *testing.T, capacity int) map[string]func() admissionStore {
 	t.Helper()
 	return map[string]func() admissionStore{
 		"MemoryIO": func() admissionStore {
 			s := sessionmw.NewMemoryIO(sessionmw.WithMaxEntries(capacity), sessionmw.WithProbation(probationRoom), sessionmw.WithSweepInterval(0))
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"RistrettoStore": func() admissionStore {
+			s, err := sessionmw.NewRistrettoStore(1<<16, sessionmw.WithProbationBytes(probationRoom*int64(smallCost)))
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
@@ -310,6 +323,55 @@ func TestMemoryIOFullOfProvenSessions(t *testing.T) {
 	if err := login(uuid.NewString(), "late", 0); err != nil {
 		t.Fatalf("login after a logout freed a slot: %v", err)
 	}
+}
+
+// RistrettoStore never refuses a proven session for lack of room: when
+// proven sessions outgrow their budget, ristretto evicts some (reported)
+// to admit each new one, logins and renewals included.
+func TestRistrettoAdmitsEveryProvenSession(t *testing.T) {
+	s, err := sessionmw.NewRistrettoStore(1<<16, sessionmw.WithProbationBytes(probationRoom*int64(smallCost)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mu sync.Mutex
+	evicted := 0
+	defer s.NotifyEvictions(func(ev sessionmw.Eviction) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ev.Reason == "evicted" && strings.HasPrefix(ev.Meta.Subject, "u") {
+			evicted++
+		}
+	})()
+	const n = 1000 // about six times what the budget holds
+	var last string
+	for i := range n {
+		m := anonMeta()
+		m.Subject = fmt.Sprintf("u%d", i)
+		last = uuid.NewString()
+		newSession(t, s, last, i, m)
+		if !holds(t, s, last, i) {
+			t.Fatalf("login %d reported saved but does not load", i)
+		}
+	}
+	// A renewal of the last login: its successor is admitted (pushing out
+	// a random proven session, which may be the renewed one itself: the
+	// middleware then finds the old id gone, as after a logout).
+	m := anonMeta()
+	m.Subject, m.Created = "renewed", m.Created-int64(time.Hour)
+	succ := uuid.NewString()
+	newSession(t, s, succ, 0, m)
+	if !holds(t, s, succ, 0) {
+		t.Fatal("a renewal's successor reported saved but does not load")
+	}
+	mark := anonMeta()
+	mark.Successor = succ
+	if err := s.Save(context.Background(), last, sessionmw.Update{Meta: mark}, time.Second); err != nil && !errors.Is(err, sessionmw.ErrNotFound) {
+		t.Fatalf("superseding a proven session in a full cache: %v", err)
+	}
+	// Each login costs at least smallCost plus its subject's 2 bytes.
+	held := (1<<16 - probationRoom*smallCost) / (smallCost + 2)
+	waitFor(t, "the evictions to be reported", func() bool { mu.Lock(); defer mu.Unlock(); return evicted >= n-held })
 }
 
 // Through the middleware: a flood of cookie-less requests that each write
