@@ -104,15 +104,23 @@
 // session id or subject (the first 8 hex digits of its SHA-256), never the
 // id or subject itself and never a password. Every call runs under
 // context.WithTimeout with the per-operation timeout ([DefaultTimeout], or
-// [WithTimeout]). An
-// unreachable server, a lost connection, a timeout or a server that is
-// loading or failing over gives an error wrapping
+// [WithTimeout]). An unreachable server, a lost connection, a timeout or a
+// server that is loading or failing over gives an error wrapping
 // [sessionmw.ErrStoreUnavailable] together with the underlying error, so
 // errors.Is works for both; a server out of memory with the noeviction
 // policy gives [sessionmw.ErrStoreFull]; a Store used after Close gives
 // [sessionmw.ErrStoreClosed]. When the caller's context is canceled, the
 // error wraps context.Canceled and not ErrStoreUnavailable. Data that does
 // not decode makes Load return an error, and is left as it is.
+//
+// Failures are fast when they can be: with the server down (connections
+// refused, or the host unreachable at once) every call fails within a
+// millisecond or so, so a request gets its 503 at once rather than after
+// the timeout; a connection broken by a restart is retried once on a new
+// one. A server that is slow or paused (it accepts connections but does
+// not answer) gets the whole timeout. (This is the retry policy of the
+// clients New and NewCluster create; a client given to NewFromClient keeps
+// its own, and valkey-go's default retries a read until its deadline.)
 //
 // The client reconnects by itself: once a stopped server is back, calls
 // succeed again without a new Store.
