@@ -7,7 +7,9 @@
 //	go run ./example/counter -store redis -redis-url redis://127.0.0.1:6379/0
 //
 // GET /healthz answers "ok"; health checks send X-Skip-Session and get no
-// session. POST /logout ends the session.
+// session. POST /login?user=NAME logs the session in as NAME (no password:
+// a demo, used by bench/flood's logged-in clients); POST /logout ends the
+// session.
 package main
 
 import (
@@ -41,6 +43,7 @@ type options struct {
 	addr, secret, store, redisURL string
 	secure, verbose               bool
 	redisCache, redisTimeout      time.Duration
+	maxSessions                   int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis/Valkey URL for -store redis")
 	fs.DurationVar(&o.redisCache, "redis-cache", 0, "client-side cache TTL for -store redis (0: off)")
 	fs.DurationVar(&o.redisTimeout, "redis-timeout", redisstore.DefaultTimeout, "per-operation timeout for -store redis")
+	fs.IntVar(&o.maxSessions, "max-sessions", sessionmw.DefaultMemoryMaxEntries, "most sessions -store memory holds (half of them on probation)")
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -111,7 +115,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 func openStore(ctx context.Context, o options) (sessionmw.Store, func(), error) {
 	switch o.store {
 	case "memory":
-		s := sessionmw.NewMemoryIO()
+		s := sessionmw.NewMemoryIO(sessionmw.WithMaxEntries(o.maxSessions))
 		return s, func() { s.Close() }, nil
 	case "ristretto":
 		s, err := sessionmw.NewRistrettoStore(256 << 20)
@@ -147,6 +151,13 @@ func newMux(logger *slog.Logger) *http.ServeMux {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"test_counter\": %d}\n", n+1)
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessionmw.FromRequest(r).Login(sessionmw.Identity{Subject: r.URL.Query().Get("user")}); err != nil {
+			http.Error(w, "login failed", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, "logged in")
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := sessionmw.FromRequest(r).Destroy(); err != nil {
