@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -27,17 +26,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
-
+	"github.com/sessionmw/go/bench/internal/child"
+	"github.com/sessionmw/go/bench/internal/counters"
 	"github.com/sessionmw/go/bench/internal/mdsection"
 )
 
@@ -79,46 +75,13 @@ func main() {
 // test_counter and answer {"test_counter": N}. "scs" keeps the counter in
 // an scs session on memstore; "bare" has no sessions and counts globally.
 func runServer(ctx context.Context, kind, addr string) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	var h http.Handler = mux
 	switch kind {
 	case "scs":
-		sm := scs.New()
-		sm.Store = memstore.New()
-		mux.HandleFunc("GET /session_test", func(w http.ResponseWriter, r *http.Request) {
-			n := sm.GetInt(r.Context(), "test_counter") + 1
-			sm.Put(r.Context(), "test_counter", n)
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, "{\"test_counter\": %d}\n", n)
-		})
-		h = sm.LoadAndSave(mux)
+		return counters.Serve(ctx, addr, counters.SCS())
 	case "bare":
-		var count atomic.Int64
-		mux.HandleFunc("GET /session_test", func(w http.ResponseWriter, r *http.Request) {
-			n := count.Add(1)
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, "{\"test_counter\": %d}\n", n)
-		})
-	default:
-		return fmt.Errorf("-serve %q: want scs or bare", kind)
+		return counters.Serve(ctx, addr, counters.Bare())
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	// The same server settings as example/counter.
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return fmt.Errorf("-serve %q: want scs or bare", kind)
 }
 
 type config struct {
@@ -132,7 +95,8 @@ type config struct {
 type server struct {
 	name     string
 	sessions bool // the counter lives in a session
-	args     func(addr string) (string, []string)
+	bin      string
+	args     func(addr string) []string
 	results  []wrkResult
 }
 
@@ -159,15 +123,15 @@ func drive(ctx context.Context, cfg config) error {
 	}
 	secret := "load-test secret of at least thirty-two bytes"
 	servers := []*server{
-		{name: "bare", args: func(a string) (string, []string) { return self, []string{"-serve", "bare", "-addr", a} }},
-		{name: "sessionmw", sessions: true, args: func(a string) (string, []string) {
-			return cfg.counter, []string{"-addr", a, "-secret", secret}
+		{name: "bare", bin: self, args: func(a string) []string { return []string{"-serve", "bare", "-addr", a} }},
+		{name: "sessionmw", sessions: true, bin: cfg.counter, args: func(a string) []string {
+			return []string{"-addr", a, "-secret", secret}
 		}},
-		{name: "scs", sessions: true, args: func(a string) (string, []string) { return self, []string{"-serve", "scs", "-addr", a} }},
+		{name: "scs", sessions: true, bin: self, args: func(a string) []string { return []string{"-serve", "scs", "-addr", a} }},
 	}
 	var rawOut strings.Builder
 	started := time.Now().UTC()
-	loadStart := loadAvg()
+	loadStart := child.LoadAvg()
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, s := range servers {
 			res, out, err := measure(ctx, cfg, s, wrkBin, lua, tmp)
@@ -187,7 +151,7 @@ func drive(ctx context.Context, cfg config) error {
 			return err
 		}
 	}
-	body := render(cfg, servers, started, loadStart, loadAvg())
+	body := render(cfg, servers, started, loadStart, child.LoadAvg())
 	fmt.Print(body)
 	if cfg.md == "" {
 		return nil
@@ -197,52 +161,21 @@ func drive(ctx context.Context, cfg config) error {
 
 // measure starts s, checks that it counts, runs wrk against it and stops it.
 func measure(ctx context.Context, cfg config, s *server, wrkBin, lua, tmp string) (wrkResult, string, error) {
-	port, err := freePort()
+	srv, err := child.Start(ctx, s.bin, s.args, filepath.Join(tmp, s.name+".log"))
 	if err != nil {
 		return wrkResult{}, "", err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	bin, args := s.args(addr)
-	logPath := filepath.Join(tmp, s.name+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return wrkResult{}, "", err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
-		return wrkResult{}, "", err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() { // SIGTERM, then SIGKILL after 5 s
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	base := "http://" + addr
-	if err := waitReady(ctx, base, done); err != nil {
-		log, _ := os.ReadFile(logPath)
-		return wrkResult{}, "", fmt.Errorf("%w\n%s", err, log)
-	}
-	if err := checkCounts(base, s.sessions); err != nil {
+	defer srv.Stop()
+	if err := checkCounts(srv.URL, s.sessions); err != nil {
 		return wrkResult{}, "", err
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.duration+time.Minute)
 	defer cancel()
 	wargs := []string{
 		"-t", strconv.Itoa(cfg.threads), "-c", strconv.Itoa(cfg.conns), "-d", cfg.duration.String(),
-		"--latency", "-s", lua, base + "/session_test", "--", strconv.Itoa(cfg.conns / cfg.threads),
+		"--latency", "-s", lua, srv.URL + "/session_test", "--", strconv.Itoa(cfg.conns / cfg.threads),
 	}
-	w := exec.CommandContext(wctx, wrkBin, wargs...)
-	setProcAttr(w)
-	outb, err := w.CombinedOutput()
+	outb, err := child.Command(wctx, wrkBin, wargs...).CombinedOutput()
 	out := string(outb)
 	if err != nil {
 		return wrkResult{}, out, fmt.Errorf("wrk: %w", err)
@@ -259,31 +192,6 @@ func measure(ctx context.Context, cfg config, s *server, wrkBin, lua, tmp string
 		}
 	}
 	return res, out, nil
-}
-
-func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-exited:
-			return errors.New("server exited during start-up")
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		req, _ := http.NewRequest("GET", base+"/healthz", nil)
-		req.Header.Set("X-Skip-Session", "1")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return errors.New("server did not answer /healthz within 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // checkCounts makes sure the server answers the counter and, with
@@ -381,20 +289,10 @@ func median[T int | float64 | time.Duration](xs []T) T {
 func render(cfg config, servers []*server, started time.Time, loadStart, loadEnd string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	cpu := "unknown"
-	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindSubmatch(info); m != nil {
-			cpu = string(m[1])
-		}
-	}
-	goVersion := "unknown"
-	if out, err := exec.Command("go", "version").Output(); err == nil {
-		goVersion = strings.TrimSpace(string(out))
-	}
 	p("## Load test (wrk)\n\n")
 	p("Generated by `bench/load/run`; do not edit by hand.\n\n")
 	p("- Date: %s\n", started.Format("2006-01-02 15:04 MST"))
-	p("- Machine: `nproc` = %d, CPU %q, %s; wrk and the server share these CPUs over loopback\n", runtime.NumCPU(), cpu, goVersion)
+	p("- Machine: %s; wrk and the server share these CPUs over loopback\n", child.Machine())
 	p("- Load average (1/5/15 min): %s at the start, %s at the end\n", loadStart, loadEnd)
 	if cfg.library != "" {
 		p("- Library: %s\n", cfg.library)
@@ -452,25 +350,4 @@ func rps(rs []wrkResult) []float64 {
 		out[i] = r.rps
 	}
 	return out
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
