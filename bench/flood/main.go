@@ -253,7 +253,7 @@ func flood(ctx context.Context, cfg config, s *server, wrkBin, tmp string) (resu
 	var attackOut []byte
 	var attackErr error
 	wg.Go(func() {
-		w := child.Command(ctx, wrkBin, "-t1", "-c"+strconv.Itoa(cfg.attackConns), "-d"+cfg.duration.String(), base+"/session_test")
+		w := child.Command(ctx, wrkBin, "-t1", "-c"+strconv.Itoa(cfg.attackConns), "-d"+strconv.Itoa(int(cfg.duration.Seconds()))+"s", base+"/session_test")
 		attackOut, attackErr = w.CombinedOutput()
 	})
 	// Users with sessions: one request a second each, spread over the
