@@ -24,7 +24,7 @@ const probationRoom = 20
 
 // smallCost is what a RistrettoStore charges for such a session (see
 // recordCost and entryOverhead).
-const smallCost = 36 + 96 + len("n") + 32 + 16 + 160
+const smallCost = 36 + 96 + len("n") + 32 + 16 + 224
 
 type admissionStore interface {
 	sessionmw.Store
