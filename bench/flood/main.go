@@ -29,14 +29,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -50,6 +48,7 @@ import (
 	"github.com/sessionmw/go/bench/internal/child"
 	"github.com/sessionmw/go/bench/internal/counters"
 	"github.com/sessionmw/go/bench/internal/mdsection"
+	"github.com/sessionmw/go/bench/internal/wrk"
 )
 
 func main() {
@@ -107,7 +106,7 @@ type server struct {
 // result is what one flood of one server measured.
 type result struct {
 	classes            []*class
-	attack             wrkResult
+	attack             wrk.Summary
 	rss                []rssSample
 	logBytes, logLines int64
 	base               int64 // RSS before the flood, bytes
@@ -128,22 +127,12 @@ type rssSample struct {
 }
 
 func drive(ctx context.Context, cfg config) error {
-	if cfg.counter == "" {
-		return errors.New("-counter: the built counter example is required")
-	}
-	wrkBin, err := exec.LookPath(cfg.wrk)
-	if err != nil {
-		return fmt.Errorf("wrk not found (apt-get install -y wrk): %w", err)
-	}
-	self, err := os.Executable()
+	env, err := child.Setup(cfg.counter, cfg.wrk, "sessionmw-flood-")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "sessionmw-flood-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
+	defer env.Cleanup()
+	wrkBin, self, tmp := env.Wrk, env.Self, env.Tmp
 	secret := "flood-test secret of at least thirty-two bytes"
 	var servers []*server
 	for _, store := range strings.Split(cfg.stores, ",") {
@@ -180,7 +169,7 @@ func drive(ctx context.Context, cfg config) error {
 			fmt.Fprintf(os.Stderr, "  %-10s %6d ok %6d 503 %4d other %4d errors %4d lost\n", c.name, c.ok.Load(), c.unavailable.Load(), c.other.Load(), c.err.Load(), c.lost.Load())
 		}
 		fmt.Fprintf(os.Stderr, "  attacker   %d requests (%.0f/s), %d non-2xx; RSS max %s; log %d bytes\n",
-			res.attack.requests, res.attack.rps, res.attack.non2xx, mib(maxRSS(res.rss)), res.logBytes)
+			res.attack.Requests, res.attack.RPS, res.attack.Non2xx, mib(maxRSS(res.rss)), res.logBytes)
 	}
 	body := render(cfg, servers, started, loadStart, child.LoadAvg())
 	fmt.Print(body)
@@ -238,16 +227,7 @@ func flood(ctx context.Context, cfg config, s *server, wrkBin, tmp string) (resu
 	start := time.Now()
 	// Memory, every second.
 	wg.Go(func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			res.rss = append(res.rss, rssSample{time.Since(start), srv.RSS()})
-			select {
-			case <-fctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		repeat(fctx, 0, time.Second, func() { res.rss = append(res.rss, rssSample{time.Since(start), srv.RSS()}) })
 	})
 	// The attacker.
 	var attackOut []byte
@@ -260,40 +240,24 @@ func flood(ctx context.Context, cfg config, s *server, wrkBin, tmp string) (resu
 	// second.
 	for _, u := range users {
 		wg.Go(func() {
-			t := time.NewTimer(time.Duration(rand.Int64N(int64(time.Second))))
-			defer t.Stop()
-			for {
-				select {
-				case <-fctx.Done():
-					return
-				case <-t.C:
-				}
-				u.visit(hc, base)
-				t.Reset(time.Second)
-			}
+			repeat(fctx, time.Duration(rand.Int64N(int64(time.Second))), time.Second, func() { u.visit(hc, base) })
 		})
 	}
 	// New visitors at a trickle.
 	if cfg.visitors > 0 {
+		every := time.Duration(float64(time.Second) / cfg.visitors)
 		wg.Go(func() {
-			t := time.NewTicker(time.Duration(float64(time.Second) / cfg.visitors))
-			defer t.Stop()
-			for {
-				select {
-				case <-fctx.Done():
-					return
-				case <-t.C:
-				}
+			repeat(fctx, every, every, func() {
 				visitors.clients++
 				wg.Go(func() { newVisitor(fctx, hc, base, visitors, cfg) })
-			}
+			})
 		})
 	}
 	wg.Wait()
 	if attackErr != nil {
 		return res, fmt.Errorf("wrk: %w\n%s", attackErr, attackOut)
 	}
-	if res.attack, err = parseWrk(string(attackOut)); err != nil {
+	if res.attack, err = wrk.Parse(string(attackOut)); err != nil {
 		return res, err
 	}
 	logAfter := srv.LogSize()
@@ -302,6 +266,21 @@ func flood(ctx context.Context, cfg config, s *server, wrkBin, tmp string) (resu
 		res.logLines = int64(strings.Count(string(b[logBefore:logAfter]), "\n"))
 	}
 	return res, nil
+}
+
+// repeat calls f after first, then every every, until ctx is done.
+func repeat(ctx context.Context, first, every time.Duration, f func()) {
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f()
+		t.Reset(every)
+	}
 }
 
 // user is a client with a session.
@@ -333,7 +312,17 @@ func (u *user) setup(hc *http.Client, base, method, path string) error {
 // visit sends one counted request and records its outcome.
 func (u *user) visit(hc *http.Client, base string) {
 	code, n, err := request(hc, "GET", base+"/session_test", &u.cookie)
-	c := u.class
+	if u.class.record(code, err) {
+		if n != u.count+1 && !u.lost {
+			u.lost = true // counted once per client
+			u.class.lost.Add(1)
+		}
+		u.count = n
+	}
+}
+
+// record counts the outcome of one request and reports a 200.
+func (c *class) record(code int, err error) bool {
 	switch {
 	case err != nil:
 		c.err.Add(1)
@@ -343,32 +332,23 @@ func (u *user) visit(hc *http.Client, base string) {
 		c.other.Add(1)
 	default:
 		c.ok.Add(1)
-		if n != u.count+1 && !u.lost {
-			u.lost = true // counted once per client
-			c.lost.Add(1)
-		}
-		u.count = n
+		return true
 	}
+	return false
 }
 
+// newVisitor is one new visitor: a cookie-less request, then, after a
+// pause, one with the cookie it got.
 func newVisitor(ctx context.Context, hc *http.Client, base string, c *class, cfg config) {
 	var cookie string
 	code, n, err := request(hc, "GET", base+"/session_test", &cookie)
-	switch {
-	case err != nil:
-		c.err.Add(1)
-		c.done.Add(1)
-		return
-	case code == http.StatusServiceUnavailable:
-		c.unavailable.Add(1)
-		c.done.Add(1)
-		return
-	case code != http.StatusOK || n != 1 || cookie == "":
-		c.other.Add(1)
+	if code == http.StatusOK && (n != 1 || cookie == "") {
+		code = 0 // a 200 without a new session: counted as other
+	}
+	if !c.record(code, err) {
 		c.done.Add(1)
 		return
 	}
-	c.ok.Add(1)
 	think := cfg.thinkMin + time.Duration(rand.Int64N(int64(cfg.thinkMax-cfg.thinkMin)+1))
 	select {
 	case <-time.After(think):
@@ -377,18 +357,8 @@ func newVisitor(ctx context.Context, hc *http.Client, base string, c *class, cfg
 	}
 	code, n, err = request(hc, "GET", base+"/session_test", &cookie)
 	c.done.Add(1)
-	switch {
-	case err != nil:
-		c.err.Add(1)
-	case code == http.StatusServiceUnavailable:
-		c.unavailable.Add(1)
-	case code != http.StatusOK:
-		c.other.Add(1)
-	default:
-		c.ok.Add(1)
-		if n != 2 {
-			c.lost.Add(1)
-		}
+	if c.record(code, err) && n != 2 {
+		c.lost.Add(1)
 	}
 }
 
@@ -428,52 +398,11 @@ func maxRSS(s []rssSample) int64 {
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
-type wrkResult struct {
-	rps              float64
-	requests, non2xx int
-	socketErrors     string
-}
-
-var (
-	reRPS    = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
-	reReqs   = regexp.MustCompile(`(\d+) requests in`)
-	reNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
-	reSock   = regexp.MustCompile(`Socket errors: (.*)`)
-)
-
-func parseWrk(out string) (wrkResult, error) {
-	var r wrkResult
-	m := reRPS.FindStringSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("no Requests/sec in wrk's output:\n%s", out)
-	}
-	r.rps, _ = strconv.ParseFloat(m[1], 64)
-	if m := reReqs.FindStringSubmatch(out); m != nil {
-		r.requests, _ = strconv.Atoi(m[1])
-	}
-	if m := reNon2xx.FindStringSubmatch(out); m != nil {
-		r.non2xx, _ = strconv.Atoi(m[1])
-	}
-	if m := reSock.FindStringSubmatch(out); m != nil {
-		r.socketErrors = strings.TrimSpace(m[1])
-	}
-	return r, nil
-}
-
 func render(cfg config, servers []*server, started time.Time, loadStart, loadEnd string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	p("## Flood\n\n")
-	p("Generated by `bench/flood/run`; do not edit by hand.\n\n")
-	p("- Date: %s\n", started.Format("2006-01-02 15:04 MST"))
-	p("- Machine: %s; the attacker, the real users and the server share these CPUs over loopback\n", child.Machine())
-	p("- Load average (1/5/15 min): %s at the start, %s at the end\n", loadStart, loadEnd)
-	if cfg.library != "" {
-		p("- Library: %s\n", cfg.library)
-	}
-	if cfg.command != "" {
-		p("- Command: `%s`\n", cfg.command)
-	}
+	child.Preamble(&b, child.Run{Title: "Flood", Script: "bench/flood/run", Started: started, LoadStart: loadStart, LoadEnd: loadEnd,
+		Library: cfg.library, Command: cfg.command, Sharing: "the attacker, the real users and the server share these CPUs over loopback"})
 	p("- Each server runs alone, as its own process on 127.0.0.1, for %v: the **attacker** is `wrk -t1 -c%d` sending cookie-less "+
 		"`GET /session_test` at full speed (each request creates a session never used again); %d **returning** clients (each "+
 		"used its session twice before the flood) and %d **logged-in** clients (`POST /login` before the flood) send one request "+
@@ -492,7 +421,7 @@ func render(cfg config, servers []*server, started time.Time, loadStart, loadEnd
 			p("| %s | %s | %d | %d | %d | %d | %d |\n", s.name, c.name, c.clients, c.ok.Load(), c.unavailable.Load(), c.other.Load()+c.err.Load(), c.lost.Load())
 		}
 		a := s.res.attack
-		p("| %s | attacker | %d conns | %d | %d non-2xx | %s | – |\n", s.name, cfg.attackConns, a.requests-a.non2xx, a.non2xx, orDash(a.socketErrors))
+		p("| %s | attacker | %d conns | %d | %d non-2xx | %s | – |\n", s.name, cfg.attackConns, a.Requests-a.Non2xx, a.Non2xx, orDash(a.SocketErrors))
 	}
 	p("\n| server | attacker req/s | new sessions | RSS before | RSS max | RSS at the end | RSS every 10 s (MiB) | log bytes (lines) |\n|---|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, s := range servers {
@@ -507,7 +436,7 @@ func render(cfg config, servers []*server, started time.Time, loadStart, loadEnd
 		if len(r.rss) > 0 {
 			end = r.rss[len(r.rss)-1].rss
 		}
-		p("| %s | %.0f | %d | %s | %s | %s | %s | %d (%d) |\n", s.name, r.attack.rps, r.attack.requests-r.attack.non2xx,
+		p("| %s | %.0f | %d | %s | %s | %s | %s | %d (%d) |\n", s.name, r.attack.RPS, r.attack.Requests-r.attack.Non2xx,
 			mib(r.base), mib(maxRSS(r.rss)), mib(end), strings.Join(series, ", "), r.logBytes, r.logLines)
 	}
 	p("\n")

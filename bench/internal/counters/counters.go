@@ -6,13 +6,13 @@ package counters
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/sessionmw/go/internal/serve"
 )
 
 // SCS keeps the counter in an scs session on memstore (LoadAndSave).
@@ -67,19 +67,5 @@ func write(w http.ResponseWriter, n int64) {
 // Serve serves h on addr until ctx is done, with example/counter's server
 // settings.
 func Serve(ctx context.Context, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return serve.Run(ctx, addr, &http.Server{Handler: h, MaxHeaderBytes: 16 << 10}, nil)
 }
