@@ -47,7 +47,7 @@ func admissionClass(id string, m *Meta, proven bool) uint8 {
 	switch {
 	case m.Successor != "":
 		return classSuperseded
-	case proven || m.Subject != "" || m.Created < m.Issued || pinnedID(id):
+	case proven || m.Subject != "" || renewal(m) || pinnedID(id):
 		return classProtected
 	}
 	return classProbation
@@ -159,6 +159,15 @@ func (p *probQueue[K]) compact(valid func(ticket[K]) bool) {
 		}
 	}
 	p.q, p.head = append(q, later...), 0
+}
+
+// evictionReason is the Reason reported for a session dropped at now: it
+// expired, or it was evicted to make room.
+func evictionReason(now, expires int64) string {
+	if now >= expires {
+		return "expired"
+	}
+	return "evicted"
 }
 
 // evictionBacklog is how many eviction reports a store queues for its

@@ -63,10 +63,10 @@ const memShards = 64
 // 64-byte map slot that the garbage collector does not scan (110 to 170
 // bytes of heap per session, with the map's spare room and its place in
 // the probation order), so a million idle sessions cost the collector
-// next to nothing. Its first load builds its *Record, which the store keeps while
-// the session is in use; the sweep makes sessions idle for a whole sweep
-// interval compact again. Other sessions (logged in, several values,
-// strings) keep their *Record, about 200 bytes more.
+// next to nothing. Its first load builds its *Record, which the store
+// keeps while the session is in use; the sweep makes sessions idle for a
+// whole sweep interval compact again. Other sessions (logged in, several
+// values, strings) keep their *Record, about 200 bytes more.
 type MemoryIO struct {
 	seed       maphash.Seed
 	shards     [memShards]memShard
@@ -571,11 +571,7 @@ func (s *MemoryIO) relieve(now int64) {
 		sh.release(&e)
 		sh.mu.Unlock()
 		if s.evictions.active() {
-			reason := "evicted"
-			if now >= e.expires {
-				reason = "expired"
-			}
-			s.report(evicted{reason: reason, k: k, e: e, r: r})
+			s.report(evicted{reason: evictionReason(now, e.expires), k: k, e: e, r: r})
 		}
 	}
 }

@@ -407,11 +407,7 @@ func (s *RistrettoStore) relieve(now int64) {
 		s.dropProb(sh, t.key, e)
 		sh.mu.Unlock()
 		if s.evictions.active() {
-			reason := "evicted"
-			if now >= e.expires {
-				reason = "expired"
-			}
-			s.evictions.send(Eviction{ID: t.key, Meta: e.rec.Meta, Reason: reason})
+			s.evictions.send(Eviction{ID: t.key, Meta: e.rec.Meta, Reason: evictionReason(now, e.expires)})
 		}
 	}
 }
@@ -423,11 +419,7 @@ func (s *RistrettoStore) onEvict(item *ristretto.Item[*ristrettoEntry]) {
 	if e == nil || s.closed.Load() || !s.evictions.active() {
 		return
 	}
-	reason := "evicted"
-	if time.Now().UnixNano() >= e.expires {
-		reason = "expired"
-	}
-	s.evictions.send(Eviction{ID: e.id, Meta: e.rec.Meta, Reason: reason})
+	s.evictions.send(Eviction{ID: e.id, Meta: e.rec.Meta, Reason: evictionReason(time.Now().UnixNano(), e.expires)})
 }
 
 // NotifyEvictions implements EvictionNotifier: f learns of every session
