@@ -3,8 +3,9 @@
 // never enter the library's go.mod.
 //
 // The benchmarks are in the test files; bench/run runs them and rewrites
-// the tables in ../BENCHMARKS.md, and bench/load/run runs the wrk load
-// test. Every contender serves the same counter handler (read "counter",
+// the tables in ../BENCHMARKS.md, bench/load/run runs the wrk load test,
+// and bench/flood/run floods the counter example with new sessions while
+// real users keep using it (see package flood). Every contender serves the same counter handler (read "counter",
 // optionally store counter+1, answer 204) through its idiomatic API:
 //
 //   - bare: the handler alone, no sessions (the baseline every overhead is

@@ -107,27 +107,29 @@ func TestMemoryIOExpiryAndSweep(t *testing.T) {
 	})
 }
 
+// At the cap, a new session pushes out the oldest unproven one instead of
+// being refused; existing sessions keep working, and deleting frees a
+// slot.
 func TestMemoryIOMaxEntries(t *testing.T) {
-	s := sessionmw.NewMemoryIO(sessionmw.WithMaxEntries(2))
+	s := sessionmw.NewMemoryIO(sessionmw.WithMaxEntries(2), sessionmw.WithProbation(2), sessionmw.WithSweepInterval(0))
 	defer s.Close()
 	ctx := context.Background()
-	for _, id := range []string{"a", "b"} {
+	for _, id := range []string{"a", "b", "c"} {
 		if err := s.Save(ctx, id, sessionmw.Update{Replace: true}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Save(ctx, "c", sessionmw.Update{Replace: true}, time.Hour); !errors.Is(err, sessionmw.ErrStoreFull) {
-		t.Fatalf("third session: err = %v, want ErrStoreFull", err)
+	if r, _ := s.Load(ctx, "a"); r != nil || s.Len() != 2 {
+		t.Fatalf("after a third session: the oldest still loads (%v) or Len = %d, want 2", r != nil, s.Len())
 	}
-	// Existing sessions keep working at the cap, and deleting frees a slot.
-	if err := s.Save(ctx, "a", sessionmw.Update{Set: []sessionmw.Entry{{Key: "k", Value: 1}}}, time.Hour); err != nil {
+	if err := s.Save(ctx, "b", sessionmw.Update{Set: []sessionmw.Entry{{Key: "k", Value: 1}}}, time.Hour); err != nil {
 		t.Fatalf("update at the cap: %v", err)
 	}
 	if err := s.Delete(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Save(ctx, "c", sessionmw.Update{Replace: true}, time.Hour); err != nil {
-		t.Fatalf("after a delete: %v", err)
+	if err := s.Save(ctx, "d", sessionmw.Update{Replace: true}, time.Hour); err != nil || s.Len() != 2 {
+		t.Fatalf("after a delete: %v, Len = %d", err, s.Len())
 	}
 }
 

@@ -35,8 +35,10 @@ func replayFrom(h http.Handler, cookie, remote, ua string) *httptest.ResponseRec
 // or user agent is refused and logged with its reason, on server and
 // cookie storage, remember-me token included; the bound client keeps it.
 func TestBindRefusesAnotherClient(t *testing.T) {
+	mem := sessionmw.NewMemoryIO(sessionmw.WithSweepInterval(0))
+	defer mem.Close()
 	for name, opt := range map[string]sessionmw.Option{
-		"server store":   sessionmw.WithStore(sessionmw.NewMemoryIO(sessionmw.WithSweepInterval(0))),
+		"server store":   sessionmw.WithStore(mem),
 		"cookie storage": sessionmw.WithCookieStorage(),
 	} {
 		t.Run(name, func(t *testing.T) {

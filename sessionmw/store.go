@@ -164,10 +164,17 @@ type Update struct {
 // nil). It never modifies old, and it copies what it keeps from u. Stores
 // that keep *Record values in memory use it to implement Save.
 func Merge(old *Record, u Update) *Record {
-	var kept []Entry // old's entries that u leaves alone
+	var kept []Entry
 	if !u.Replace && old != nil {
 		kept = old.Values
 	}
+	return mergeEntries(kept, u)
+}
+
+// mergeEntries is Merge for a record whose values are kept (nil for none
+// or a Replace). It only copies from kept, so a store that keeps values
+// in another form can pass a slice on its stack.
+func mergeEntries(kept []Entry, u Update) *Record {
 	keepOld := func(e Entry) bool { return !containsKey(u.Delete, e.Key) && indexOf(u.Set, e.Key) < 0 }
 	keepNew := func(e Entry) bool { return !containsKey(u.Delete, e.Key) }
 	n := 0 // counted first, so that one entry fits in the record itself

@@ -43,18 +43,18 @@ func (x *subjectIndex) move(id, from, to string) {
 	}
 }
 
-// saved records that id now holds a session of subject, replacing prev
-// (nil when the id held no live session). Call it under the store's lock
-// for id. A live record is indexed under its subject already, so a save
-// that keeps the subject takes no lock here; a dead record's entry may
-// have been pruned, so it is written again.
-func (x *subjectIndex) saved(id string, prev *Record, subject string) {
-	if prev == nil {
+// saved records that id now holds a session of subject; live says the id
+// held a live session before, of subject prev. Call it under the store's
+// lock for id. A live record is indexed under its subject already, so a
+// save that keeps the subject takes no lock here; a dead record's entry
+// may have been pruned, so it is written again.
+func (x *subjectIndex) saved(id string, live bool, prev, subject string) {
+	if !live {
 		x.move(id, "", subject)
 		return
 	}
-	if prev.Meta.Subject != subject {
-		x.move(id, prev.Meta.Subject, subject)
+	if prev != subject {
+		x.move(id, prev, subject)
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/sessionmw/go/bench/internal/child"
 	"github.com/sessionmw/go/bench/internal/mdsection"
 )
 
@@ -254,9 +255,8 @@ func start(ctx context.Context, s *server, tmp string) (base string, stop func()
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := child.Command(context.Background(), bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return "", nil, err
@@ -290,8 +290,7 @@ func runWrk(ctx context.Context, cfg config, wrkBin, lua, url string, luaArgs ..
 		"-t", strconv.Itoa(cfg.threads), "-c", strconv.Itoa(cfg.conns), "-d", cfg.duration.String(),
 		"--latency", "-s", lua, url, "--",
 	}, luaArgs...)
-	w := exec.CommandContext(wctx, wrkBin, wargs...)
-	setProcAttr(w)
+	w := child.Command(wctx, wrkBin, wargs...)
 	outb, err := w.CombinedOutput()
 	out := string(outb)
 	if err != nil {

@@ -10,7 +10,9 @@
 //	go run ./example/counter -metrics 127.0.0.1:9090  # Prometheus metrics at http://127.0.0.1:9090/metrics
 //
 // GET /healthz answers "ok"; health checks send X-Skip-Session and get no
-// session. POST /logout ends the session.
+// session. POST /login?user=NAME logs the session in as NAME (no password:
+// a demo, used by bench/flood's logged-in clients); POST /logout ends the
+// session.
 package main
 
 import (
@@ -48,6 +50,7 @@ type options struct {
 	metricsAddr                   string
 	secure, verbose               bool
 	redisCache, redisTimeout      time.Duration
+	maxSessions                   int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -63,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pgURL, "pg-url", "postgres://postgres@127.0.0.1:5432/postgres", "PostgreSQL connection string for -store postgres (the table is created if missing)")
 	fs.StringVar(&o.sqlitePath, "sqlite-path", "sessions.db", "SQLite file for -store sqlite (created if missing)")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (default: off)")
+	fs.IntVar(&o.maxSessions, "max-sessions", sessionmw.DefaultMemoryMaxEntries, "most sessions -store memory holds (half of them on probation)")
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (serve over HTTPS)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -126,7 +130,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 func openStore(ctx context.Context, o options) (sessionmw.Store, func(), error) {
 	switch o.store {
 	case "memory":
-		s := sessionmw.NewMemoryIO()
+		s := sessionmw.NewMemoryIO(sessionmw.WithMaxEntries(o.maxSessions))
 		return s, func() { s.Close() }, nil
 	case "ristretto":
 		s, err := sessionmw.NewRistrettoStore(256 << 20)
@@ -178,6 +182,13 @@ func newMux(logger *slog.Logger) *http.ServeMux {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"test_counter\": %d}\n", n+1)
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessionmw.FromRequest(r).Login(sessionmw.Identity{Subject: r.URL.Query().Get("user")}); err != nil {
+			http.Error(w, "login failed", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, "logged in")
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := sessionmw.FromRequest(r).Destroy(); err != nil {

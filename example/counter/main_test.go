@@ -63,6 +63,15 @@ func TestCounterExample(t *testing.T) {
 					t.Fatalf("body %q, want %q", body, want)
 				}
 			}
+			if _, body := get(t, c, "POST", base+"/login?user=alice"); body != "logged in" {
+				t.Fatalf("login: %q", body)
+			}
+			if _, body := get(t, c, "GET", base+"/session_test"); body != `{"test_counter": 4}` {
+				t.Fatalf("after login: %q, want the count to go on", body)
+			}
+			if resp, _ := get(t, c, "POST", base+"/login"); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("login without a user: %d, want 400", resp.StatusCode)
+			}
 			resp, body := get(t, c, "GET", base+"/healthz", "X-Skip-Session", "1")
 			if body != "ok" || len(resp.Header.Values("Set-Cookie")) != 0 {
 				t.Fatalf("healthz: %q, cookies %q", body, resp.Header.Values("Set-Cookie"))

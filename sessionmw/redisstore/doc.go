@@ -104,9 +104,8 @@
 // session id or subject (the first 8 hex digits of its SHA-256), never the
 // id or subject itself and never a password. Every call runs under
 // context.WithTimeout with the per-operation timeout ([DefaultTimeout], or
-// [WithTimeout]). An
-// unreachable server, a lost connection, a timeout or a server that is
-// loading or failing over gives an error wrapping
+// [WithTimeout]). An unreachable server, a lost connection, a timeout or a
+// server that is loading or failing over gives an error wrapping
 // [sessionmw.ErrStoreUnavailable] together with the underlying error, so
 // errors.Is works for both; a server out of memory with the noeviction
 // policy gives [sessionmw.ErrStoreFull]; a Store used after Close gives
@@ -114,8 +113,58 @@
 // error wraps context.Canceled and not ErrStoreUnavailable. Data that does
 // not decode makes Load return an error, and is left as it is.
 //
+// Failures are fast when they can be: with the server down (connections
+// refused, or the host unreachable at once) every call fails within a
+// millisecond or so, so a request gets its 503 at once rather than after
+// the timeout; a connection broken by a restart is retried once on a new
+// one. A server that is slow or paused (it accepts connections but does
+// not answer) gets the whole timeout. (This is the retry policy of the
+// clients New and NewCluster create; a client given to NewFromClient keeps
+// its own, and valkey-go's default retries a read until its deadline.)
+//
 // The client reconnects by itself: once a stopped server is back, calls
 // succeed again without a new Store.
+//
+// # Memory limits and eviction
+//
+// Every key the Store writes has a TTL (sessions, and subject indexes,
+// which outlive their longest session by a second). What happens when
+// Redis reaches maxmemory depends on its maxmemory-policy:
+//
+//   - noeviction (Redis's default): writes that need memory fail with OOM,
+//     which Save reports as [sessionmw.ErrStoreFull] (the middleware answers
+//     503): new visitors, logins and saves fail until keys expire, while
+//     loads, deletes and so logouts keep working. Nobody is logged out,
+//     and nothing is lost silently. Choose it when Redis is sized for the
+//     sessions and refusing is better than forgetting, and whenever the
+//     same Redis holds revocation entries (cookie storage's revocation
+//     store) or remember-me tokens you cannot afford to lose.
+//   - volatile-lru (or volatile-lfu): Redis evicts the keys used least
+//     recently (least often), among those with a TTL. An evicted session
+//     is a logout: its next request starts a fresh session, with no error.
+//     Sessions that are read keep being used, so under a flood of new
+//     sessions (each written once, never read again) the flood's own keys
+//     and idle users' sessions go first; LFU protects returning users
+//     better still, since a new key starts with a low count.
+//   - volatile-ttl: Redis evicts the keys closest to expiry first: renewal
+//     grace records and retired ids (seconds to a minute), then the
+//     sessions idle the longest (a session's TTL restarts at each save or
+//     touch). A subject's index expires after its sessions, so it is
+//     evicted last.
+//
+// allkeys-* policies evict keys without a TTL as well: keep them for a
+// Redis that holds sessions only. Eviction is a logout for the users it
+// hits, and more: an evicted remember-me token ends remember-me, and an
+// evicted revocation entry un-revokes the session it revoked (cookie
+// storage), so keep those on a Redis with noeviction.
+//
+// The subject index under eviction: an evicted session's entry is pruned
+// when SubjectSessions meets it, as after an expiry. An evicted index key
+// (any policy but noeviction may pick it) hides its subject's sessions
+// from SubjectSessions until their next save indexes them again, so
+// [sessionmw.Middleware.RevokeSubject] and per-subject caps miss them
+// meanwhile. If you rely on those, use noeviction, or volatile-ttl with
+// headroom, and watch Redis's evicted_keys.
 //
 // # Values
 //

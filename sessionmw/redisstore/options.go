@@ -16,9 +16,10 @@ const (
 
 	// DefaultTimeout bounds every Load, Save, Delete and SubjectSessions
 	// (and, in New, the dial and the first PING), on top of the caller's
-	// context. A shorter
-	// timeout fails faster when the server is gone (a request then gets the
-	// middleware's 503 sooner); a longer one rides out longer stalls.
+	// context. A server that refuses connections fails a call at once
+	// whatever the timeout; a shorter timeout fails faster when the server
+	// hangs (a request then gets the middleware's 503 sooner); a longer
+	// one rides out longer stalls.
 	DefaultTimeout = 2 * time.Second
 )
 

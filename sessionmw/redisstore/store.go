@@ -95,7 +95,9 @@ func NewCluster(ctx context.Context, addrs []string, opts ...Option) (*Store, er
 //
 // NewFromClient has no error result, so it panics if client is nil or an
 // option is invalid (a programming error); New and NewCluster return those
-// errors instead.
+// errors instead. The client keeps its own retry policy: unlike New's, the
+// default one retries a Load until its timeout when the server is down
+// (see "Errors" in the package documentation).
 func NewFromClient(client valkey.Client, opts ...Option) *Store {
 	if client == nil {
 		panic("sessionmw: redisstore: NewFromClient: nil client")
@@ -113,6 +115,9 @@ func open(ctx context.Context, op string, copt valkey.ClientOption, cfg config, 
 		return nil, fmt.Errorf("sessionmw: redisstore: %s: %w", op, err)
 	}
 	copt.DisableCache = cfg.cacheTTL == 0
+	if copt.RetryDelay == nil {
+		copt.RetryDelay = retryDelay // fail fast when the server is gone
+	}
 	if copt.Dialer.Timeout == 0 {
 		copt.Dialer.Timeout = cfg.timeout
 	}

@@ -11,12 +11,13 @@
 //	}
 //
 // newStore is called once per subtest and must return an empty store.
-// The suite checks round trips (types preserved), Replace and delta
-// semantics, ErrNotFound for a delta on a missing id, TTL expiry (it waits
-// for a TTL of a few milliseconds to pass, polling with a deadline),
-// deletion, unknown ids, concurrent use, and that a record superseded by
-// renewal (Meta.Successor set) refuses every later Save, so that marking
-// a successor is a compare-and-set.
+// The suite checks round trips (types preserved, also for sessions of a
+// single value of each basic type, which a store may keep specially),
+// Replace and delta semantics, ErrNotFound for a delta on a missing id,
+// TTL expiry (it waits for a TTL of a few milliseconds to pass, polling
+// with a deadline), deletion, unknown ids, concurrent use, and that a
+// record superseded by renewal (Meta.Successor set) refuses every later
+// Save, so that marking a successor is a compare-and-set.
 package storetest
 
 import (
@@ -42,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) sessionmw.Store) {
 		{"UnknownID", testUnknown},
 		{"RoundTrip", testRoundTrip},
 		{"ValueTypes", testValueTypes},
+		{"SingleValueTypes", testSingleValues},
 		{"ReplaceDropsOldValues", testReplace},
 		{"DeltaMerges", testDelta},
 		{"DeltaOnMissingIsNotFound", testDeltaMissing},
@@ -139,6 +141,40 @@ func testRoundTrip(t *testing.T, s sessionmw.Store) {
 	}
 	if v, ok := r.Get("int"); !ok || v != 42 {
 		t.Fatalf("Get(int) = %v (%T), %v; want 42 (int)", v, v, ok)
+	}
+}
+
+// testSingleValues saves sessions holding one value each, of every basic
+// type, with only timestamps and an audience for metadata (a form a store
+// may keep specially, as MemoryIO does), and loads each twice, before and
+// after a delta that leaves the value alone.
+func testSingleValues(t *testing.T, s sessionmw.Store) {
+	vals := []any{
+		true, 0, -1, 1 << 40, int8(-128), int16(300), int32(-70000), int64(-1 << 50),
+		uint(7), uint8(255), uint16(65535), uint32(1 << 31), uint64(1 << 63),
+		float32(1.5), -2.25, "", "x",
+	}
+	for i, v := range vals {
+		id := fmt.Sprintf("one%d", i)
+		m := sessionmw.Meta{Created: int64(i) + 1, Issued: int64(i) + 1, Saved: int64(i) + 1}
+		if i%2 == 1 {
+			m.Audience = "app"
+		}
+		mustSave(t, s, id, sessionmw.Update{Replace: true, Set: []sessionmw.Entry{e("v", v)}, Meta: m}, hour)
+		for round := range 2 {
+			r := mustLoad(t, s, id)
+			if r == nil {
+				t.Fatalf("%T %v: not loadable", v, v)
+			}
+			if got, _ := r.Get("v"); got != v || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", v) || len(r.Values) != 1 {
+				t.Fatalf("%T %v (round %d): loaded %T %v (%d values)", v, v, round, got, got, len(r.Values))
+			}
+			if !reflect.DeepEqual(r.Meta, m) {
+				t.Fatalf("%T %v (round %d): meta %+v, want %+v", v, v, round, r.Meta, m)
+			}
+			m.Saved++
+			mustSave(t, s, id, sessionmw.Update{Set: []sessionmw.Entry{e("other", 1)}, Delete: []string{"other"}, Meta: m}, hour)
+		}
 	}
 }
 
