@@ -17,7 +17,8 @@ import (
 // before the request got its 503, while a Save (never retried) failed at
 // once. A server that refuses a connection, or cannot be reached, will do
 // so again a millisecond later, so the call fails now. A connection that
-// broke (a server restart) is retried once, at once, on a new one. A
+// broke (a server restart) is retried twice, 5 and 10 ms later, on a new
+// one. A
 // server that answers LOADING is up and will serve soon: it is retried
 // with a short backoff until the deadline. A slow or paused server gives
 // no error to retry: the call waits for the timeout, as before.
@@ -29,8 +30,10 @@ func retryDelay(attempts int, _ valkey.Completed, err error) time.Duration {
 		return -1
 	case errors.As(err, &verr):
 		return min(time.Duration(attempts)*10*time.Millisecond, 100*time.Millisecond)
-	case attempts < 2:
-		return 0
+	case attempts < 3:
+		// A broken connection: the client is reconnecting; give it a
+		// few milliseconds (a retry at once can find it not ready yet).
+		return time.Duration(attempts) * 5 * time.Millisecond
 	}
 	return -1
 }
