@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage was printed
+		}
 		fmt.Fprintln(os.Stderr, "gateway-headers:", err)
 		os.Exit(1)
 	}
@@ -90,6 +94,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	return serve.Run(ctx, *addr, &http.Server{Handler: h}, func(a string) {
+		logger.Info("gateway-headers listening", "url", "http://"+a+"/dashboard", "login", "curl -X POST http://"+a+"/login?user=fiona")
 		if ready != nil {
 			ready <- a
 		}

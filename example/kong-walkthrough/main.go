@@ -4,11 +4,11 @@
 // anonymous requests, and an echo upstream.
 //
 //	go run ./example/kong-walkthrough
-//	curl -i http://127.0.0.1:8000/sessions-test                   # 403
-//	curl -i http://127.0.0.1:8000/sessions-test?apikey=open_sesame # 200 + Set-Cookie
-//	curl -i http://127.0.0.1:8000/sessions-test -H "cookie:session=…"      # 200, no Set-Cookie
-//	curl -i -X DELETE "http://127.0.0.1:8000/sessions-test?session_logout" -H "cookie:session=…" # 200
-//	curl -i http://127.0.0.1:8000/sessions-test -H "cookie:session=…"      # 403
+//	curl -i http://127.0.0.1:8001/sessions-test                   # 403
+//	curl -i http://127.0.0.1:8001/sessions-test?apikey=open_sesame # 200 + Set-Cookie
+//	curl -i http://127.0.0.1:8001/sessions-test -H "cookie:session=…"      # 200, no Set-Cookie
+//	curl -i -X DELETE "http://127.0.0.1:8001/sessions-test?session_logout" -H "cookie:session=…" # 200
+//	curl -i http://127.0.0.1:8001/sessions-test -H "cookie:session=…"      # 403
 //
 // As in the seed, the cookie is not Secure so that the demo works over
 // plain HTTP. Sessions live in the encrypted cookie (Kong's default
@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -135,7 +136,7 @@ func newHandler(secret []byte, storage string, logger *slog.Logger) (http.Handle
 func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
 	fs := flag.NewFlagSet("kong-walkthrough", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8001", "address to listen on")
 	storage := fs.String("storage", "cookie", "cookie (Kong's default) or server")
 	secretFlag := fs.String("secret", os.Getenv("SESSION_SECRET"), "secret key, at least 32 bytes (default: $SESSION_SECRET, else random)")
 	if err := fs.Parse(args); err != nil {
@@ -153,6 +154,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	}
 	defer closeAll()
 	return serve.Run(ctx, *addr, &http.Server{Handler: h}, func(a string) {
+		logger.Info("kong-walkthrough listening", "url", "http://"+a+"/sessions-test")
 		if ready != nil {
 			ready <- a
 		}
@@ -163,6 +165,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage was printed
+		}
 		fmt.Fprintln(os.Stderr, "kong-walkthrough:", err)
 		os.Exit(1)
 	}
