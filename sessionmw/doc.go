@@ -104,7 +104,8 @@
 // # Stores
 //
 // [MemoryIO] (the default) and [RistrettoStore] live in this package;
-// sessionmw/redisstore keeps sessions in Redis or Valkey. Every store
+// sessionmw/redisstore keeps sessions in Redis or Valkey, sessionmw/pgstore
+// in PostgreSQL and sessionmw/sqlitestore in SQLite. Every store
 // passes the conformance suite in sessionmw/storetest.
 //
 // # Logging in, and the rest
@@ -119,4 +120,30 @@
 // # Value types
 //
 // Values keep their Go type through every store, see [Session].
+//
+// # Options by task
+//
+// go doc lists the options alphabetically; here they are by task.
+//
+//   - The cookie: [WithSessionCookie], [WithSecure], [WithHTTPOnly],
+//     [WithSameSite], [WithDomain], [WithPath], [WithPartitioned],
+//     [WithKeyLookup] (read the id from a header or query instead), and
+//     [WithSecretFallbacks] to rotate the secret.
+//   - Where sessions live: [WithStore], [WithCookieStorage] and
+//     [WithCookieChunks], [WithRevocationStore] (revocation for cookie
+//     storage), [WithEncryptionAtRest], [WithHashedIDs],
+//     [WithHashedSubjects], [WithStrictValues].
+//   - How long they live: [WithMaxAge], [WithIdleTimeout],
+//     [WithRollingTimeout], [WithAbsoluteTimeout], [WithTouchInterval],
+//     [WithAutoRenew], [WithRenewGrace].
+//   - Who owns them: [WithIdentityCheck], [WithAnonymousSubject],
+//     [WithMaxSessionsPerSubject], [WithBind], [WithRemember],
+//     [WithRememberCookie].
+//   - Ending them: [WithLogout], [WithLogoutMethods], [WithLogoutQueryArg],
+//     [WithLogoutPostArg], [WithLogoutBody].
+//   - Upstream and requests: [WithSkipHeader], [WithSessionObject],
+//     [WithAudience], [WithRequestHeaders], [WithResponseHeaders],
+//     [WithDisableSessionForward].
+//   - Watching them: [WithHooks], [WithLogger], [WithLogRateLimit],
+//     [WithErrorHandler].
 package sessionmw
