@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionmw/go/bench/internal/child"
 	"github.com/sessionmw/go/internal/serve"
 )
 
@@ -133,7 +134,7 @@ func driveGateway(ctx context.Context, cfg config, gatewayBin string) error {
 	}
 	var rawOut strings.Builder
 	started := time.Now().UTC()
-	loadStart := loadAvg()
+	loadStart := child.LoadAvg()
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, s := range servers {
 			base, stop, err := start(ctx, s, tmp)
@@ -158,7 +159,7 @@ func driveGateway(ctx context.Context, cfg config, gatewayBin string) error {
 			s.results = append(s.results, res)
 		}
 	}
-	return report(cfg, rawOut.String(), "sessiongw", renderGateway(cfg, servers, started, loadStart, loadAvg()))
+	return report(cfg, rawOut.String(), "sessiongw", renderGateway(cfg, servers, started, loadStart, child.LoadAvg()))
 }
 
 var reGatewayLua = regexp.MustCompile(`lua: key_requests=(\d+) set_cookie_responses=(\d+)`)

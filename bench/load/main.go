@@ -163,7 +163,7 @@ func drive(ctx context.Context, cfg config) error {
 	}
 	var rawOut strings.Builder
 	started := time.Now().UTC()
-	loadStart := loadAvg()
+	loadStart := child.LoadAvg()
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, s := range servers {
 			res, out, err := measure(ctx, cfg, s, wrkBin, lua, tmp)
@@ -175,7 +175,7 @@ func drive(ctx context.Context, cfg config) error {
 			s.results = append(s.results, res)
 		}
 	}
-	return report(cfg, rawOut.String(), "load", render(cfg, servers, started, loadStart, loadAvg()))
+	return report(cfg, rawOut.String(), "load", render(cfg, servers, started, loadStart, child.LoadAvg()))
 }
 
 // prepare finds wrk and this binary, and writes the Lua script into a new
@@ -491,18 +491,6 @@ func rps(rs []wrkResult) []float64 {
 		out[i] = r.rps
 	}
 	return out
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func freePort() (int, error) {
