@@ -250,7 +250,7 @@ func sessionCookie(resp *http.Response, name string) string {
 func TestSeedRouteFlow(t *testing.T) {
 	redis := redistest.Start(t)
 	up := startUpstream(t)
-	dir := copyDir(t, "../../examples/seed-gateway", map[string]string{
+	dir := copyDir(t, "../../example/sessiongw/seed-gateway", map[string]string{
 		"middlewares.yaml": `middlewares:
   LoadSessionMiddleware:
     use: plugins.session.middlewares.LoadSessionMiddleware
@@ -332,19 +332,19 @@ func TestSeedRouteFlow(t *testing.T) {
 	}
 }
 
-// kongOnRedis copies examples/kong-walkthrough with its sessions in a
+// kongOnRedis copies example/sessiongw/kong-walkthrough with its sessions in a
 // redis-server and its route forwarding to an echo upstream.
 func kongOnRedis(t *testing.T) (*upstream, string) {
 	redis := redistest.Start(t)
 	up := startUpstream(t)
-	return up, copyDir(t, "../../examples/kong-walkthrough", map[string]string{
+	return up, copyDir(t, "../../example/sessiongw/kong-walkthrough", map[string]string{
 		"storages.yaml": valkeyStorage("KongSessionStorage", redis.URL()),
 		"actions.yaml":  actionsFor("example-service", up.URL),
 	})
 }
 
 // TestKongWalkthrough replays Kong's curl walkthrough against the
-// examples/kong-walkthrough directory, sessions in redis.
+// example/sessiongw/kong-walkthrough directory, sessions in redis.
 func TestKongWalkthrough(t *testing.T) {
 	_, dir := kongOnRedis(t)
 	g := startGW(t, dir)
@@ -467,7 +467,7 @@ func loginCookies(t *testing.T, base string, n int) []string {
 func TestReloadUnderLoad(t *testing.T) {
 	up := startUpstream(t)
 	actions := actionsFor("example-service", up.URL)
-	dir := copyDir(t, "../../examples/kong-walkthrough", map[string]string{"actions.yaml": actions})
+	dir := copyDir(t, "../../example/sessiongw/kong-walkthrough", map[string]string{"actions.yaml": actions})
 	g := startGW(t, dir)
 	base := g.url + "/sessions-test"
 	cookies := loginCookies(t, base, 6)
@@ -642,32 +642,32 @@ func TestCheckAndSecret(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, ex := range []string{"../../examples/seed-gateway", "../../examples/kong-walkthrough"} {
+	for _, ex := range []string{"../../example/sessiongw/seed-gateway", "../../example/sessiongw/kong-walkthrough"} {
 		if out, err := runBin([]string{"SESSIONGW_SECRET=" + testSecret}, "check", ex); err != nil || !strings.Contains(out, ": ok") {
 			t.Errorf("check %s: %v\n%s", ex, err, out)
 		}
 	}
-	bad := copyDir(t, "../../examples/seed-gateway", map[string]string{
+	bad := copyDir(t, "../../example/sessiongw/seed-gateway", map[string]string{
 		"routes.yaml": "routes:\n  - path: /dashboard\n    method: FETCH\n    action: HttpForwardToDashboardService\n",
 	})
 	if out, err := runBin(nil, "check", bad); err == nil || !strings.Contains(out, "routes.yaml:3: routes[0].method") {
 		t.Errorf("check of a bad method: %v\n%s", err, out)
 	}
-	inYAML := copyDir(t, "../../examples/seed-gateway", map[string]string{
+	inYAML := copyDir(t, "../../example/sessiongw/seed-gateway", map[string]string{
 		"storages.yaml": "storages:\n  S:\n    type: memory\n    secret: hunter2\n",
 	})
 	if out, err := runBin(nil, "check", inYAML); err == nil || !strings.Contains(out, "storages.yaml:4: storages.S.secret") || !strings.Contains(out, "SESSIONGW_SECRET") {
 		t.Errorf("check of a secret in YAML: %v\n%s", err, out)
 	}
-	if out, err := runBin([]string{"SESSIONGW_SECRET=", "SESSIONGW_SECRET_FILE="}, "serve", "../../examples/seed-gateway"); err == nil || !strings.Contains(out, "set $SESSIONGW_SECRET") {
+	if out, err := runBin([]string{"SESSIONGW_SECRET=", "SESSIONGW_SECRET_FILE="}, "serve", "../../example/sessiongw/seed-gateway"); err == nil || !strings.Contains(out, "set $SESSIONGW_SECRET") {
 		t.Errorf("serve without a secret: %v\n%s", err, out)
 	}
-	if out, err := runBin([]string{"SESSIONGW_SECRET=short"}, "serve", "../../examples/seed-gateway"); err == nil || !strings.Contains(out, "at least 32") {
+	if out, err := runBin([]string{"SESSIONGW_SECRET=short"}, "serve", "../../example/sessiongw/seed-gateway"); err == nil || !strings.Contains(out, "at least 32") {
 		t.Errorf("serve with a short secret: %v\n%s", err, out)
 	}
 	file := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(file, []byte(testSecret+"\n"), 0o600)
-	if out, err := runBin([]string{"SESSIONGW_SECRET_FILE=" + file, "SESSIONGW_SECRET=" + testSecret}, "serve", "../../examples/seed-gateway"); err == nil || !strings.Contains(out, "use one") {
+	if out, err := runBin([]string{"SESSIONGW_SECRET_FILE=" + file, "SESSIONGW_SECRET=" + testSecret}, "serve", "../../example/sessiongw/seed-gateway"); err == nil || !strings.Contains(out, "use one") {
 		t.Errorf("serve with both: %v\n%s", err, out)
 	}
 }
@@ -675,7 +675,7 @@ func TestCheckAndSecret(t *testing.T) {
 // TestDemoUpstream serves the seed example with -demo-upstream: the
 // listening URL is printed, and the route reaches the echo server.
 func TestDemoUpstream(t *testing.T) {
-	g := startGW(t, "../../examples/seed-gateway", "-demo-upstream")
+	g := startGW(t, "../../example/sessiongw/seed-gateway", "-demo-upstream")
 	resp, e, body := call(t, "GET", g.url+"/dashboard", "X-User-Id", "spoofed")
 	if resp.StatusCode != 200 || e.Path != "/dashboard" || e.get("X-User-Id") != "" || !strings.Contains(body, "sessiongw demo echo") {
 		t.Fatalf("demo: %d %s", resp.StatusCode, body)

@@ -2,7 +2,7 @@
 // directory of YAML in the seed gateway's format (middlewares.yaml,
 // routes.yaml, plugins.yaml) plus actions.yaml, storages.yaml and, for
 // Kong's key-auth, consumers.yaml. See package sessionmw/config for the
-// files and examples/ for two directories.
+// files and example/sessiongw/ for two directories.
 //
 //	sessiongw check DIR                 # validate everything, start nothing
 //	sessiongw serve [flags] DIR         # serve until SIGTERM; SIGHUP reloads

@@ -9,7 +9,7 @@
 //
 // Without -upstream it starts an echo server on 127.0.0.1 that answers
 // with the headers it received. The same setup without Go code:
-// go run ./cmd/sessiongw serve -demo-upstream ./examples/seed-gateway.
+// go run ./cmd/sessiongw serve -demo-upstream ./example/sessiongw/seed-gateway.
 //
 // POST /login?user=NAME (a stand-in for a real login) stores the user in
 // the session; every other path is proxied.
